@@ -1,0 +1,110 @@
+"""`CatalogEntry`: everything flanjax knows about one dataset, as plain data."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence
+
+from flanjax.data import sources
+
+# A raw example as Python values: TFDS features decoded (bytes -> str, numpy -> lists and
+# scalars), nested dicts kept as they are in the TFDS feature spec.
+Example = Mapping[str, Any]
+# The flat fields a template reads: strings, plus `options` (a list of answer options) and
+# any other field the entry declares.
+Fields = dict[str, Any]
+
+Metric = Literal[
+    "accuracy", "exact_match", "squad", "rouge", "bleu", "f1_multiclass", "pearson"
+]
+EvalMode = Literal["rank", "generate"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogEntry:
+    """One dataset of an instruction-tuning collection.
+
+    Attributes:
+      name: the task-name stem (`{name}_{format}` in the registry), e.g. "anli_r1".
+      collection: "flan2021" | "t0" | "cot" | "dialog" | "demo".
+      cluster: the task cluster used for held-out evaluation, e.g. "nli".
+      source: where raw examples come from (`sources.TfdsSource`, `sources.HfSource`, ...).
+      preprocess: raw example -> flat fields for the templates, or None to skip the example.
+        Must return every name in `fields`. For tasks with answer options it returns
+        `options` (list of str) and the gold answer (a string that is one of the options)
+        in the field the target patterns use (by convention `answer`).
+      fields: the field names `preprocess` returns; templates are checked against them at
+        registration time, so a typo fails early and names the template and field.
+      templates: the templates (see `flanjax.data.templates`), each with a unique `name`.
+      metric: how generation outputs are scored; "accuracy" for rank classification.
+      eval_mode: "rank" scores each answer option (needs `options`), "generate" decodes.
+      paper_dataset: the dataset as the paper counts it (ANLI R1-R3 are one FLAN dataset).
+      rationale_field: for chain-of-thought entries, the field holding the rationale.
+      inversion: whether Flan 2022's input inversion applies (dialog, QA).
+      train_split / eval_split: canonical seqio split names in `source`.
+    """
+
+    name: str
+    collection: str
+    cluster: str
+    source: sources.Source
+    preprocess: Callable[[Example], Optional[Fields]]
+    fields: tuple[str, ...]
+    templates: tuple[Any, ...]
+    metric: Metric = "accuracy"
+    eval_mode: EvalMode = "generate"
+    paper_dataset: str = ""
+    rationale_field: Optional[str] = None
+    inversion: bool = False
+    train_split: str = "train"
+    eval_split: str = "validation"
+    has_options: bool = False
+    description: str = ""
+
+    def __post_init__(self):
+        if not self.templates:
+            raise ValueError(f"Catalog entry {self.name!r} has no templates.")
+        names = [t.name for t in self.templates]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"Catalog entry {self.name!r} repeats template names {dupes}.")
+        if self.eval_mode == "rank" and "options" not in self.fields:
+            raise ValueError(
+                f"Catalog entry {self.name!r} uses rank classification but its preprocess "
+                "declares no `options` field; add `options` to `fields` or use "
+                "eval_mode='generate'."
+            )
+        if self.rationale_field and self.rationale_field not in self.fields:
+            raise ValueError(
+                f"Catalog entry {self.name!r}: rationale field {self.rationale_field!r} is "
+                f"not among its fields {self.fields}."
+            )
+
+    @property
+    def template_names(self) -> Sequence[str]:
+        return [t.name for t in self.templates]
+
+    def fields_of(self, raw: Example) -> Optional[Fields]:
+        """Runs `preprocess` and checks it returned every declared field."""
+        out = self.preprocess(raw)
+        if out is None:
+            return None
+        missing = [f for f in self.fields if f not in out]
+        if missing:
+            raise KeyError(
+                f"Catalog entry {self.name!r}: preprocess did not return declared fields "
+                f"{missing}; it returned {sorted(out)}."
+            )
+        return out
+
+
+def check_templates(entry: CatalogEntry, extra_fields: Mapping[str, Any] | None = None) -> None:
+    """Fails if any template of `entry` reads a field the entry does not provide."""
+    available = set(entry.fields) | set(extra_fields or ())
+    for template in entry.templates:
+        for field in sorted(template.fields()):
+            if field not in available:
+                raise KeyError(
+                    f"Task {entry.name!r}, template {template.name!r} reads field {field!r}, "
+                    f"which the dataset does not provide (fields: {sorted(available)})."
+                )

@@ -1,0 +1,249 @@
+"""Registers every task and mixture on import, as `t5.data.mixtures` does.
+
+Mixtures (the papers' numbers are cited where they are defined below):
+  flan2021   FLAN 2021 zero-shot templates, examples-proportional, rate maximum 3,000
+  t0         T0's training clusters, examples-proportional with T0's 500k cap
+  niv2       Super-NaturalInstructions (zs + fs), from FLANJAX_SNI_DIR
+  cot        Flan 2022 chain-of-thought (zs + fs)
+  dialog     Flan 2022 dialog (zs + fs, input inversion at 0.3)
+  flan2022   Longpre et al. 2023: flan2021/t0/niv2/cot/dialog submixtures, 0.4/0.32/0.2/0.05/0.03
+  demo       the bundled offline data
+  {mixture}_minus_{cluster}   leave-one-cluster-out, for every cluster of the mixture
+
+Nothing here reads data: rates are functions evaluated when a mixture is first used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+from typing import Callable, Iterable, Optional, Sequence
+
+import seqio
+
+from flanjax.data import catalog as catalog_lib
+from flanjax.data import niv2 as niv2_lib
+from flanjax.data import tasks as tasks_lib
+from flanjax.data.catalog import flan2021 as flan2021_catalog
+from flanjax.data.catalog import t0 as t0_catalog
+from flanjax.data.catalog.entry import CatalogEntry
+
+# FLAN 2021 (Wei et al. 2021, Section 2.3 and `flan/mixtures.py`): examples-proportional
+# mixing with a mixing-rate maximum of 3,000 (and at most 30k train examples a dataset,
+# applied as a split slice in `flanjax.data.tasks`).
+FLAN2021_RATE_MAXIMUM = 3_000
+# T0 (Sanh et al. 2021, Section 3.4): examples-proportional mixing; a dataset with over
+# 500,000 examples counts as 500,000 / num_templates examples. Our T0 training task samples
+# one of the dataset's T templates per example, standing for T0's T prompted tasks, so its
+# rate is T * min(n, 500k / T) = min(n * T, 500k).
+T0_MAX_EXAMPLES = 500_000
+# Flan 2022 (Longpre et al. 2023; `flan/v2/mixtures.py`): per-task example caps of each
+# submixture, and the submixture weights of `flan2022_submix` (`flan/v2/run_example.py`).
+FLAN2022_CAPS = {"flan2021": 30_000, "t0": 20_000, "niv2": 5_000, "cot": 100_000, "dialog": 200_000}
+FLAN2022_WEIGHTS = {"flan2021": 0.4, "t0": 0.32, "niv2": 0.2, "cot": 0.05, "dialog": 0.03}
+# Flan 2022 mixes the input-inverted dialog ("Dialog-II") at 0.3 of the plain dialog rate.
+INVERSION_RATE = 0.3
+# The demo: examples-proportional with FLAN's maximum.
+DEMO_RATE_MAXIMUM = 3_000
+
+_COUNT_CACHE: dict[str, int] = {}
+# The task (or sub-mixture) names of each base mixture, to skip identical minus variants.
+_BASE_TASKS: dict[str, tuple[str, ...]] = {}
+
+
+def num_train_examples(task: seqio.Task, split: str = "train") -> int:
+    """Training examples of `task`: from the source's metadata, else by counting once."""
+    if task.name in _COUNT_CACHE:
+        return _COUNT_CACHE[task.name]
+    n = None
+    try:
+        n = task.num_input_examples(split)
+    except Exception:  # pylint: disable=broad-except
+        n = None
+    if not n:
+        # Sources without metadata (JSONL, SNI directories): count the rows once.
+        ds = task.source.get_dataset(split, shuffle=False)
+        n = int(ds.reduce(0, lambda c, _: c + 1).numpy())
+    if n == 0:
+        raise ValueError(
+            f"Task {task.name!r}: split {split!r} has no examples; is the dataset prepared "
+            "(TFDS data_dir / FLANJAX_TFDS_DATA_DIR) and the split name right?"
+        )
+    _COUNT_CACHE[task.name] = n
+    return n
+
+
+def capped_rate(task: seqio.Task, *, maximum: float, scale: float = 1.0) -> float:
+    return scale * min(float(num_train_examples(task)), float(maximum))
+
+
+def t0_rate(task: seqio.Task, *, num_templates: int) -> float:
+    return float(min(num_train_examples(task) * num_templates, T0_MAX_EXAMPLES))
+
+
+# ---------------------------------------------------------------------------------------
+# Mixture definitions as functions of which entries they may use.
+
+Keep = Callable[[CatalogEntry], bool]
+TaskRates = list[tuple[str, object]]
+
+
+def _entries(collection: str, keep: Keep, clusters: Optional[Iterable[str]] = None):
+    return [e for e in catalog_lib.entries_in(collection, clusters) if keep(e)]
+
+
+def _fmt(entry: CatalogEntry, base: str, options: str) -> str:
+    """Flan 2022 format names: `{base}_{varopt|noopt}` where the entry has options."""
+    if entry.has_options and options == "opt":
+        return f"{base}_varopt"
+    if entry.has_options and options == "noopt":
+        return f"{base}_noopt"
+    return base
+
+
+def flan2021_tasks(keep: Keep) -> TaskRates:
+    rate = functools.partial(capped_rate, maximum=FLAN2021_RATE_MAXIMUM)
+    return [(f"{e.name}_zs", rate) for e in _entries("flan2021", keep)]
+
+
+def t0_tasks(keep: Keep, fmt: str = "zs") -> TaskRates:
+    out = []
+    for e in _entries("t0", keep, t0_catalog.CLUSTERS_TRAIN):
+        out.append((f"{e.name}_{fmt}", functools.partial(t0_rate, num_templates=len(e.templates))))
+    return out
+
+
+def demo_tasks(keep: Keep) -> TaskRates:
+    rate = functools.partial(capped_rate, maximum=DEMO_RATE_MAXIMUM)
+    return [(f"{e.name}_zs", rate) for e in _entries("demo", keep)]
+
+
+def _capped(collection: str, keep: Keep, formats: Sequence[tuple[str, str]], cap: int,
+            clusters=None, extra: Sequence[tuple[str, float]] = ()) -> TaskRates:
+    """Tasks of `collection` in each (base format, options mode), capped at `cap`."""
+    out = []
+    for base, options in formats:
+        for e in _entries(collection, keep, clusters):
+            out.append((f"{e.name}_{_fmt(e, base, options)}", functools.partial(capped_rate, maximum=cap)))
+    for fmt, scale in extra:
+        for e in _entries(collection, keep, clusters):
+            if fmt == "inv" and not e.inversion:
+                continue
+            out.append((f"{e.name}_{fmt}", functools.partial(capped_rate, maximum=cap, scale=scale)))
+    return out
+
+
+def _add_mixture(name: str, tasks: Sequence, default_rate=None) -> bool:
+    """Adds a seqio mixture unless it would be empty; returns whether it was added."""
+    tasks = list(tasks)
+    if not tasks:
+        return False
+    if name in seqio.MixtureRegistry.names():
+        seqio.MixtureRegistry.remove(name)
+    seqio.MixtureRegistry.add(name, tasks, default_rate=default_rate)
+    return True
+
+
+def _excluded(cluster: Optional[str]) -> frozenset[str]:
+    if cluster is None:
+        return frozenset()
+    return frozenset({cluster, *flan2021_catalog.OVERLAPPING_CLUSTERS.get(cluster, ())})
+
+
+def _keep_for(cluster: Optional[str]) -> Keep:
+    dropped = _excluded(cluster)
+    return lambda e: e.cluster not in dropped
+
+
+def _register_family(suffix: str, keep: Keep) -> list[str]:
+    """Registers every mixture once, with `suffix` ("" or "_minus_{cluster}")."""
+    added = []
+
+    def add(name, tasks, default_rate=None):
+        """Registers `name + suffix`; returns the name to refer to, or None if empty.
+
+        A leave-one-out variant identical to the base mixture is not registered again:
+        the base name is returned (and `{mixture}_minus_{cluster}` exists only for the
+        clusters a mixture has).
+        """
+        tasks = list(tasks)
+        if not tasks:
+            return None
+        key = tuple(sorted(t if isinstance(t, str) else t[0] for t in tasks))
+        if suffix and _BASE_TASKS.get(name) == key:
+            return name
+        if not suffix:
+            _BASE_TASKS[name] = key
+        if _add_mixture(name + suffix, tasks, default_rate):
+            added.append(name + suffix)
+            return name + suffix
+        return None
+
+    add("flan2021", flan2021_tasks(keep))
+    add("t0", t0_tasks(keep))
+    add("demo", demo_tasks(keep))
+    niv2 = add("niv2", [(n, 1.0) for n in niv2_lib.TASK_NAMES] if keep(niv2_lib.PSEUDO_ENTRY) else [])
+    cot = add("cot", _capped("cot", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["cot"]))
+    dialog = add(
+        "dialog",
+        _capped("dialog", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["dialog"],
+                extra=[("inv", INVERSION_RATE)]),
+    )
+
+    # Flan 2022 (Longpre et al. 2023): {flan,t0,niv2,cot,dialog}_{zsopt,zsnoopt,fsopt,fsnoopt}.
+    variants = {"zsopt": ("zs", "opt"), "zsnoopt": ("zs", "noopt"),
+                "fsopt": ("fs", "opt"), "fsnoopt": ("fs", "noopt")}
+    submixes: dict[str, str] = {}
+    for short, collection, names, clusters in (
+        ("flan", "flan2021", list(variants), None),
+        ("t0", "t0", list(variants), t0_catalog.CLUSTERS_TRAIN),
+    ):
+        parts = []
+        for v in names:
+            part = add(f"{short}_{v}", _capped(collection, keep, [variants[v]],
+                                               FLAN2022_CAPS[collection], clusters))
+            if part:
+                parts.append((part, 1.0))
+        sub = add(f"{collection}_submix", parts)
+        if sub:
+            submixes[collection] = sub
+    if niv2:
+        submixes["niv2"] = add("niv2_submix", [(niv2, 1.0)])
+    if cot:
+        submixes["cot"] = add("cot_submix", [(cot, 1.0)])
+    if dialog:
+        submixes["dialog"] = add("dialog_submix", [(dialog, 1.0)])
+    add("flan2022", [(name, FLAN2022_WEIGHTS[c]) for c, name in submixes.items()])
+    return added
+
+
+def all_clusters() -> list[str]:
+    seen: dict[str, None] = {}
+    for e in catalog_lib.all_entries():
+        seen.setdefault(e.cluster, None)
+    seen.setdefault(niv2_lib.PSEUDO_ENTRY.cluster, None)
+    return list(seen)
+
+
+def register_all() -> None:
+    tasks_lib.register_all()
+    niv2_lib.register_tasks()
+    _register_family("", lambda e: True)
+    for cluster in all_clusters():
+        _register_family(f"_minus_{cluster}", _keep_for(cluster))
+
+
+def get_mixture_or_task(name: str):
+    """`seqio.get_mixture_or_task` with an error that lists the closest names."""
+    names = list(seqio.MixtureRegistry.names()) + list(seqio.TaskRegistry.names())
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=8, cutoff=0.4)
+        raise ValueError(
+            f"Unknown task or mixture {name!r}. Closest: {close or sorted(seqio.MixtureRegistry.names())[:12]}."
+            " `python -m flanjax.data.inspect --list` lists them all."
+        )
+    return seqio.get_mixture_or_task(name)
+
+
+register_all()

@@ -1,0 +1,223 @@
+"""Per-example rendering: choose a template, fill it, apply the format (zs / fs / cot / inv).
+
+Plain Python, called from the seqio preprocessor in `flanjax.data.tasks` through
+`tf.py_function`. Every choice is a deterministic function of (seed, task, example content),
+so two runs with the same seed give the same templates and exemplars whatever the read
+order or host sharding.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import re
+import threading
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence
+
+from flanjax.data import formats
+from flanjax.data import templates as templates_lib
+from flanjax.data.catalog.entry import CatalogEntry, Fields
+
+FormatKind = Literal["zs", "fs", "cot", "inv"]
+OptionsMode = Literal["opt", "noopt", "varied"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FormatSpec:
+    """How examples of a task are laid out.
+
+    kind: "zs" zero-shot; "fs" few-shot with `num_shots` exemplars from the train split;
+      "cot" zero-shot chain-of-thought (trigger appended; rationale targets where the entry
+      has them); "inv" input inversion (Flan 2022, dialog and QA).
+    options: "opt" lists answer options with FLAN's "OPTIONS:" form, "noopt" leaves them out
+      of the input (Flan 2022 `*_noopt`), "varied" samples Flan 2022's headers and markers.
+    """
+
+    kind: FormatKind = "zs"
+    options: OptionsMode = "opt"
+    num_shots: int = 3
+
+
+def stable_int(*parts: Any) -> int:
+    """A 64-bit integer hash of `parts` that is the same in every process and run."""
+    data = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "little")
+
+
+def example_key(fields: Mapping[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def template_id(template: Any, index: int) -> str:
+    """A seqio-safe id for a template: FLAN's "{dataset}:{i}" gives "i", others a slug."""
+    name = str(getattr(template, "name", index))
+    tail = name.rsplit(":", 1)[-1]
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", tail).strip("_").lower()
+    return slug or str(index)
+
+
+# Counts of examples that were skipped, per task, with the reason; reported by
+# `python -m flanjax.data.inspect` and logged by the trainer. Never drop silently.
+_SKIPPED: collections.Counter = collections.Counter()
+_SKIPPED_LOCK = threading.Lock()
+
+
+def count_skip(task: str, reason: str, n: int = 1) -> None:
+    with _SKIPPED_LOCK:
+        _SKIPPED[(task, reason)] += n
+
+
+def skipped_counts() -> dict[tuple[str, str], int]:
+    with _SKIPPED_LOCK:
+        return dict(_SKIPPED)
+
+
+def _candidate_indices(entry: CatalogEntry, spec: FormatSpec) -> list[int]:
+    idx = list(range(len(entry.templates)))
+    if spec.options == "noopt":
+        # promptsource templates declare whether they list the choices; prefer those that don't.
+        no_choices = [
+            i
+            for i in idx
+            if getattr(entry.templates[i], "metadata", None) is not None
+            and not _choices_in_prompt(entry.templates[i])
+        ]
+        if no_choices:
+            return no_choices
+    return idx
+
+
+def _choices_in_prompt(template: Any) -> bool:
+    meta = getattr(template, "metadata", None)
+    if isinstance(meta, Mapping):
+        return bool(meta.get("choices_in_prompt", True))
+    return bool(getattr(meta, "choices_in_prompt", True))
+
+
+class Renderer:
+    """Renders raw examples of one catalog entry in one format.
+
+    Args:
+      entry: the catalog entry.
+      spec: the format.
+      task_name: used in hashes and skip counts.
+      template_index: a fixed template (eval tasks); None samples one per example.
+      exemplar_pool: for few-shot, returns candidate exemplars as field dicts (called once,
+        lazily, on first use).
+      length_fn: token count of a string (few-shot trimming); default characters.
+    """
+
+    def __init__(
+        self,
+        entry: CatalogEntry,
+        spec: FormatSpec,
+        *,
+        task_name: str,
+        template_index: Optional[int] = None,
+        exemplar_pool: Optional[Callable[[], Sequence[Fields]]] = None,
+        length_fn: Callable[[str], int] = len,
+    ):
+        if spec.kind == "fs" and exemplar_pool is None:
+            raise ValueError(f"Task {task_name!r}: few-shot needs an exemplar pool.")
+        if spec.kind == "inv" and not entry.inversion:
+            raise ValueError(
+                f"Task {task_name!r}: entry {entry.name!r} does not support input inversion."
+            )
+        self.entry = entry
+        self.spec = spec
+        self.task_name = task_name
+        self.template_index = template_index
+        self._pool_fn = exemplar_pool
+        self._pool: Optional[list[Fields]] = None
+        self._pool_lock = threading.Lock()
+        self.length_fn = length_fn
+        self._candidates = _candidate_indices(entry, spec)
+
+    # -- pieces --------------------------------------------------------------------------
+
+    def choose_template(self, seed: int, key: str) -> int:
+        if self.template_index is not None:
+            return self.template_index
+        return self._candidates[stable_int(seed, self.task_name, key) % len(self._candidates)]
+
+    def render_fields(
+        self, fields: Fields, index: int, seed: int, key: str
+    ) -> Optional[templates_lib.Rendered]:
+        """Fills template `index` with `fields`, applying the options mode and CoT target."""
+        template = self.entry.templates[index]
+        options = list(fields.get(templates_lib.OPTIONS_FIELD) or [])
+        kwargs = {}
+        values = dict(fields)
+        if self.spec.options == "noopt" and isinstance(template, templates_lib.FlanTemplate):
+            values[templates_lib.OPTIONS_FIELD] = []
+        elif self.spec.options == "varied" and isinstance(template, templates_lib.FlanTemplate):
+            kwargs["options_style"] = templates_lib.sample_options_style(seed, key)
+        rendered = template.render(values, **kwargs)
+        if rendered is None or not rendered.inputs.strip():
+            return None
+        inputs = rendered.inputs.strip() if self.spec.options == "noopt" else rendered.inputs
+        targets = rendered.targets
+        if self.entry.rationale_field and self.spec.kind in ("zs", "fs", "cot"):
+            targets = formats.cot_target(str(fields[self.entry.rationale_field]), targets)
+        answer_options = tuple(rendered.answer_options) or tuple(str(o) for o in options)
+        return templates_lib.Rendered(inputs, targets, answer_options)
+
+    def pool(self) -> list[Fields]:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = list(self._pool_fn()) if self._pool_fn else []
+            return self._pool
+
+    # -- the whole thing -----------------------------------------------------------------
+
+    def __call__(
+        self, raw: Mapping[str, Any], seed: int = 0, max_input_length: Optional[int] = None
+    ) -> Optional[dict[str, Any]]:
+        """Raw example -> {inputs, targets, answer_options, template_id} or None (skipped)."""
+        fields = self.entry.fields_of(raw)
+        if fields is None:
+            count_skip(self.task_name, "preprocess returned None (e.g. unlabelled)")
+            return None
+        key = example_key(fields)
+        index = self.choose_template(seed, key)
+        tid = template_id(self.entry.templates[index], index)
+        query = self.render_fields(fields, index, seed, key)
+        if query is None:
+            count_skip(self.task_name, f"template {tid} renders empty")
+            return None
+        kind = self.spec.kind
+        if kind == "zs":
+            out = formats.zero_shot(query, template_id=tid)
+        elif kind == "cot":
+            out = formats.zero_shot_cot(query)
+            out["template_id"] = tid
+        elif kind == "inv":
+            out = formats.zero_shot(formats.invert(query), template_id=tid)
+        elif kind == "fs":
+            candidates = formats.select_exemplars(
+                self.pool(),
+                self.spec.num_shots,
+                seed=seed,
+                key=f"{self.task_name}|{key}",
+                exclude=lambda f: example_key(f) == key,
+            )
+            exemplars = []
+            for ex_fields in candidates:
+                r = self.render_fields(ex_fields, index, seed, example_key(ex_fields))
+                if r is not None:
+                    exemplars.append(r)
+            out = formats.few_shot(
+                query,
+                exemplars,
+                template_id=tid,
+                max_input_length=max_input_length,
+                length_fn=self.length_fn,
+            )
+        else:  # pragma: no cover - FormatSpec is a Literal
+            raise ValueError(f"Unknown format kind {kind!r}.")
+        out.setdefault("answer_options", list(query.answer_options))
+        out["answer_options"] = list(out["answer_options"])
+        out["template_id"] = tid
+        return out

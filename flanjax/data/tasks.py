@@ -1,0 +1,311 @@
+"""seqio Tasks for every catalog entry: training tasks per format, eval tasks per template.
+
+Names (see DESIGN.md):
+  `{entry}_{format}`          training; a template sampled per example (deterministic by seed)
+                              format: zs, fs, zs_noopt, fs_noopt, zs_varopt, fs_varopt,
+                              cot (entries with rationales), inv (entries with inversion)
+  `{entry}_{zs|fs}:{tid}`     evaluation with template `tid`; keeps `answer_options`,
+                              `template_id` and the raw `targets_pretokenized`.
+
+The pipeline of each task: source -> render (Python, `tf.py_function`) -> tokenize ->
+[cache] -> count over-length examples -> trim and append EOS. Registration reads no data.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import logging
+import threading
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import seqio
+import tensorflow as tf
+
+from flanjax.data import catalog as catalog_lib
+from flanjax.data import render as render_lib
+from flanjax.data import sources
+from flanjax.data import vocab as vocab_lib
+from flanjax.data.catalog.entry import CatalogEntry
+
+# FLAN 2021 trains on at most 30k examples per dataset (Wei et al. 2021, Section 2.3/
+# Appendix: "we limit the number of training examples per dataset to 30k").
+FLAN2021_MAX_TRAIN_EXAMPLES = 30_000
+# Candidate exemplars read from the train split for few-shot formats.
+EXEMPLAR_POOL_SIZE = 64
+DEFAULT_NUM_SHOTS = 3
+
+TRAIN_FORMATS: dict[str, render_lib.FormatSpec] = {
+    "zs": render_lib.FormatSpec("zs", "opt"),
+    "fs": render_lib.FormatSpec("fs", "opt", DEFAULT_NUM_SHOTS),
+    "zs_noopt": render_lib.FormatSpec("zs", "noopt"),
+    "fs_noopt": render_lib.FormatSpec("fs", "noopt", DEFAULT_NUM_SHOTS),
+    "zs_varopt": render_lib.FormatSpec("zs", "varied"),
+    "fs_varopt": render_lib.FormatSpec("fs", "varied", DEFAULT_NUM_SHOTS),
+    "cot": render_lib.FormatSpec("cot", "opt"),
+    "inv": render_lib.FormatSpec("inv", "opt"),
+}
+EVAL_FORMATS = ("zs", "fs")
+
+# Which vocabulary each collection's tasks use. The bundled demo data has its own small
+# SentencePiece model; everything else uses `FLANJAX_VOCAB` (default: T5's, by gs:// path).
+_VOCAB_BY_COLLECTION = {"demo": "bundled"}
+
+
+def output_features(collection: str) -> dict[str, seqio.Feature]:
+    vocab = vocab_lib.get_vocabulary(_VOCAB_BY_COLLECTION.get(collection))
+    return {
+        "inputs": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
+        "targets": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Over-length examples: counted per task, reported by `flanjax.data.inspect` and the
+# trainer. seqio trims them (keeping EOS); they are never dropped without a count.
+
+_OVERFLOW: collections.Counter = collections.Counter()
+_OVERFLOW_LOCK = threading.Lock()
+
+
+def overflow_counts() -> dict[tuple[str, str], int]:
+    """{(task, feature): number of examples longer than that feature's length}."""
+    with _OVERFLOW_LOCK:
+        return dict(_OVERFLOW)
+
+
+def _bump_overflow(task: str, over_inputs, over_targets):
+    with _OVERFLOW_LOCK:
+        if bool(over_inputs):
+            _OVERFLOW[(task, "inputs")] += 1
+        if bool(over_targets):
+            _OVERFLOW[(task, "targets")] += 1
+    return True
+
+
+def count_overflow(
+    dataset: tf.data.Dataset, sequence_length: Optional[Mapping[str, int]], task_name: str
+) -> tf.data.Dataset:
+    if not sequence_length:
+        return dataset
+
+    def fn(ex):
+        # +1 for the EOS that append_eos_after_trim adds.
+        over_in = tf.size(ex["inputs"]) + 1 > sequence_length["inputs"]
+        over_tg = tf.size(ex["targets"]) + 1 > sequence_length["targets"]
+        done = tf.py_function(
+            functools.partial(_bump_overflow, task_name), [over_in, over_tg], tf.bool
+        )
+        ex = dict(ex)
+        with tf.control_dependencies([done]):
+            ex["inputs"] = tf.identity(ex["inputs"])
+        return ex
+
+    return dataset.map(fn, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------------------------------
+# The render preprocessor.
+
+
+def _seed_to_int(seed) -> int:
+    vals = seed.numpy().tolist() if hasattr(seed, "numpy") else list(seed)
+    return int(vals[0]) * 2_147_483_647 + int(vals[1])
+
+
+def make_render_preprocessor(
+    renderer: render_lib.Renderer, *, uses_length: bool, vocabulary: seqio.Vocabulary
+) -> Callable[..., tf.data.Dataset]:
+    """A seqio preprocessor that renders raw examples with `renderer`.
+
+    Few-shot tasks take `sequence_length` so exemplars are trimmed to fit the inputs.
+    """
+
+    def run(dataset: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
+        if renderer.spec.kind == "fs":
+            renderer.pool()  # Read the exemplar pool now, outside the tf.data runtime.
+        spec = dataset.element_spec
+
+        def py_render(seed, *flat):
+            raw = tf.nest.pack_sequence_as(spec, [t.numpy() for t in flat])
+            out = renderer(
+                sources.decode_example(raw),
+                seed=_seed_to_int(seed),
+                max_input_length=max_len if max_len > 0 else None,
+            )
+            if out is None:
+                return False, "", "", tf.constant([], tf.string), ""
+            return (
+                True,
+                out["inputs"],
+                out["targets"],
+                tf.constant([str(o) for o in out["answer_options"]], tf.string),
+                out["template_id"],
+            )
+
+        @seqio.map_over_dataset(num_seeds=1)
+        def render_one(ex, seed):
+            keep, inputs, targets, options, tid = tf.py_function(
+                py_render,
+                [seed] + tf.nest.flatten(ex),
+                [tf.bool, tf.string, tf.string, tf.string, tf.string],
+            )
+            keep.set_shape([])
+            inputs.set_shape([])
+            targets.set_shape([])
+            options.set_shape([None])
+            tid.set_shape([])
+            return {
+                "_keep": keep,
+                "inputs": inputs,
+                "targets": targets,
+                "answer_options": options,
+                "template_id": tid,
+            }
+
+        ds = render_one(dataset)
+        ds = ds.filter(lambda ex: ex["_keep"])
+        return ds.map(lambda ex: {k: v for k, v in ex.items() if k != "_keep"})
+
+    if uses_length:
+
+        def render_fs(dataset, sequence_length=None):
+            # -1 leaves room for EOS.
+            max_len = (sequence_length or {}).get("inputs") or 0
+            return run(dataset, max_len - 1 if max_len else 0)
+
+        return render_fs
+
+    def render_zs(dataset):
+        return run(dataset, 0)
+
+    return render_zs
+
+
+def _token_length_fn(vocabulary: seqio.Vocabulary) -> Callable[[str], int]:
+    def length(text: str) -> int:
+        return len(vocabulary.encode(text))
+
+    return length
+
+
+def _exemplar_pool(entry: CatalogEntry) -> Callable[[], list[dict]]:
+    def pool() -> list[dict]:
+        ds = entry.source.to_seqio().get_dataset(entry.train_split, shuffle=False)
+        out = []
+        for raw in ds.take(EXEMPLAR_POOL_SIZE * 2).as_numpy_iterator():
+            fields = entry.fields_of(sources.decode_example(raw))
+            if fields is not None:
+                out.append(fields)
+            if len(out) >= EXEMPLAR_POOL_SIZE:
+                break
+        if not out:
+            raise ValueError(
+                f"Few-shot for {entry.name!r}: the train split gave no usable exemplars."
+            )
+        return out
+
+    return pool
+
+
+def _train_source(entry: CatalogEntry) -> seqio.DataSource:
+    source = entry.source
+    if entry.collection == "flan2021" and isinstance(source, sources.TfdsSource):
+        splits = dict(source.splits)
+        split = splits.get(entry.train_split)
+        if split and "[" not in split:
+            splits[entry.train_split] = f"{split}[:{FLAN2021_MAX_TRAIN_EXAMPLES}]"
+        source = dataclasses.replace(source, splits=splits)
+    return source.to_seqio()
+
+
+def _register(
+    name: str,
+    entry: CatalogEntry,
+    spec: render_lib.FormatSpec,
+    *,
+    template_index: Optional[int],
+    train: bool,
+) -> None:
+    features = output_features(entry.collection)
+    vocabulary = features["inputs"].vocabulary
+    renderer = render_lib.Renderer(
+        entry,
+        spec,
+        task_name=name,
+        template_index=template_index,
+        exemplar_pool=_exemplar_pool(entry) if spec.kind == "fs" else None,
+        length_fn=_token_length_fn(vocabulary),
+    )
+    few_shot = spec.kind == "fs"
+    preprocessors = [
+        make_render_preprocessor(renderer, uses_length=few_shot, vocabulary=vocabulary),
+        seqio.preprocessors.tokenize,
+    ]
+    if not few_shot:  # Few-shot rendering depends on the feature length: not cacheable.
+        preprocessors.append(seqio.CacheDatasetPlaceholder())
+    preprocessors += [
+        functools.partial(count_overflow, task_name=name),
+        seqio.preprocessors.append_eos_after_trim,
+    ]
+    seqio.TaskRegistry.add(
+        name,
+        source=_train_source(entry) if train else entry.source.to_seqio(),
+        preprocessors=preprocessors,
+        output_features=features,
+        metric_fns=[],
+    )
+
+
+def train_formats(entry: CatalogEntry) -> list[str]:
+    """The training formats registered for `entry`."""
+    out = ["zs", "fs"]
+    if entry.has_options:
+        out += ["zs_noopt", "fs_noopt", "zs_varopt", "fs_varopt"]
+    if entry.rationale_field:
+        out.append("cot")
+    if entry.inversion:
+        out.append("inv")
+    return out
+
+
+def train_task_name(entry: CatalogEntry, fmt: str) -> str:
+    return f"{entry.name}_{fmt}"
+
+
+def eval_task_name(entry: CatalogEntry, fmt: str, template_index: int) -> str:
+    tid = render_lib.template_id(entry.templates[template_index], template_index)
+    return f"{entry.name}_{fmt}:{tid}"
+
+
+def eval_task_names(entry: CatalogEntry, fmt: str = "zs") -> list[str]:
+    return [eval_task_name(entry, fmt, i) for i in range(len(entry.templates))]
+
+
+_REGISTERED: set[str] = set()
+
+
+def register_entry_tasks(entry: CatalogEntry) -> list[str]:
+    """Registers the training and eval tasks of one entry; returns their names."""
+    names = []
+    for fmt in train_formats(entry):
+        name = train_task_name(entry, fmt)
+        _register(name, entry, TRAIN_FORMATS[fmt], template_index=None, train=True)
+        names.append(name)
+    for fmt in EVAL_FORMATS:
+        for i in range(len(entry.templates)):
+            name = eval_task_name(entry, fmt, i)
+            _register(name, entry, TRAIN_FORMATS[fmt], template_index=i, train=False)
+            names.append(name)
+    _REGISTERED.update(names)
+    return names
+
+
+def register_all() -> None:
+    """Registers the tasks of every catalog entry (idempotent)."""
+    for entry in catalog_lib.all_entries():
+        if train_task_name(entry, "zs") in seqio.TaskRegistry.names():
+            continue
+        register_entry_tasks(entry)
+    logging.debug("flanjax registered %d tasks", len(_REGISTERED))
