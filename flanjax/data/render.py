@@ -208,12 +208,19 @@ class Renderer:
                 r = self.render_fields(ex_fields, index, seed, example_key(ex_fields))
                 if r is not None:
                     exemplars.append(r)
+            # Chain-of-thought exemplars use the "Q: ... A: ..." layout of Wei et al. 2022.
+            layout = (
+                dict(inputs_prefix="Q: ", targets_prefix="A: ", x_y_delimiter="\n", separator="\n\n")
+                if self.entry.rationale_field
+                else {}
+            )
             out = formats.few_shot(
                 query,
                 exemplars,
                 template_id=tid,
                 max_input_length=max_input_length,
                 length_fn=self.length_fn,
+                **layout,
             )
         else:  # pragma: no cover - FormatSpec is a Literal
             raise ValueError(f"Unknown format kind {kind!r}.")

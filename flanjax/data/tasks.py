@@ -293,7 +293,10 @@ def register_entry_tasks(entry: CatalogEntry) -> list[str]:
         name = train_task_name(entry, fmt)
         _register(name, entry, TRAIN_FORMATS[fmt], template_index=None, train=True)
         names.append(name)
-    for fmt in EVAL_FORMATS:
+    # Entries with only a train split (e.g. Flan 2022's CoT TSVs) get no eval tasks:
+    # evaluating on training data would mislead.
+    eval_formats = EVAL_FORMATS if entry.eval_split != entry.train_split else ()
+    for fmt in eval_formats:
         for i in range(len(entry.templates)):
             name = eval_task_name(entry, fmt, i)
             _register(name, entry, TRAIN_FORMATS[fmt], template_index=i, train=False)

@@ -1,0 +1,223 @@
+"""Flan 2022 dialog: next-turn prediction on WikiDialog, QReCC and Taskmaster.
+
+Longpre et al. 2023 ("The Flan Collection", Section 2 and Table 3) add a Dialog
+sub-mixture: WikiDialog (Dai et al. 2022), QReCC (Anantha et al. 2021) and Taskmaster
+(Byrne et al. 2019), each trained to predict the next turn of a conversation, and also in
+input-inverted form (response -> preceding dialog; `flan/v2/task_configs.py`
+`DIALOG_II_TASK_CONFIGS`). Every entry here has `inversion=True`; the format layer does the
+inversion.
+
+Fields (one flat layout for all three datasets):
+  context: the previous turns, one per line, each "Person A: ..." or "Person B: ..."
+    (the first speaker of the conversation is Person A; a line break inside a turn
+    becomes a space so one turn stays one line).
+  response: the next turn, the target.
+  speaker: the label of whoever says `response` ("Person A" or "Person B").
+
+Which turn is predicted. FLAN draws a random turn on every pass (`preprocessors.wiki_dialog`,
+`task_master`, `qrecc`); here the turn is a deterministic function of the conversation
+(a CRC32 of its text picks among the same candidate turns), so a dataset reads the same on
+every host and run:
+  WikiDialog: utterances[0] (the opening prompt) is dropped; the response is one of the
+    first 20 answers (odd positions of the rest), as in FLAN.
+  Taskmaster: the response is any of turns 1..19, as in FLAN.
+  QReCC: every TFDS row is already one turn of a conversation (history in `context`), so
+    the response is the row's own `answer` after its `question`; rows without an answer
+    are skipped. FLAN instead sampled a turn inside the history of rows with turn_id > 6.
+
+Sources: `wiki_dialog/OQ:1.0.0` and `q_re_cc:1.0.0` are TFDS builders (the data must be
+prepared in TFDS_DATA_DIR / FLANJAX_TFDS_DATA_DIR). Taskmaster has no TFDS builder: the user
+writes JSON-lines files, one Taskmaster conversation per line in its native layout
+
+    {"conversation_id": "dlg-...", "utterances": [{"speaker": "USER", "text": "..."},
+                                                  {"speaker": "ASSISTANT", "text": "..."}]}
+
+(e.g. `jq -c '.[]' self-dialogs.json > task_master_train.jsonl` on Taskmaster-1's files),
+as `task_master_train*.jsonl` and `task_master_validation*.jsonl` under env
+`FLANJAX_DIALOG_DATA_DIR` (or `entries(data_dir=...)`).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from typing import Any, Callable, Optional, Sequence
+
+from flanjax.data import sources
+from flanjax.data import templates as templates_lib
+from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
+from flanjax.data.catalog.registry import register_entry
+
+COLLECTION = "dialog"
+CLUSTER = "dialog"
+DATA_DIR_ENV = "FLANJAX_DIALOG_DATA_DIR"
+# Placeholder: users put the Taskmaster JSONL files there or set FLANJAX_DIALOG_DATA_DIR.
+DEFAULT_DATA_DIR = "gs://YOUR_BUCKET/flanjax/dialog"
+FIELDS = ("context", "response", "speaker")
+SPEAKERS = ("Person A", "Person B", "Person C", "Person D")
+# FLAN caps the sampled turn at 20 (`preprocessors.wiki_dialog` / `task_master`).
+MAX_TURN_CHOICES = 20
+
+# Our own wording, in the conventions of FLAN's `predict_next_turn_dialog` patterns: the
+# dialog, an instruction before or after it, the next turn as the target.
+_PATTERNS = [
+    ("{context}\n{speaker}:", "{response}"),
+    ("Read the conversation and write what {speaker} says next.\n\n{context}", "{response}"),
+    ("Conversation so far:\n{context}\n\nWhat is the next turn?", "{response}"),
+    ("{context}\n\nContinue this dialog with one reply from {speaker}.", "{response}"),
+    ("Here is a chat between two people.\n{context}\nHow might {speaker} respond?", "{response}"),
+]
+PATTERNS = {name: _PATTERNS for name in ("wiki_dialog", "qrecc", "task_master")}
+
+
+def _one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def format_turns(turns: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    """[(speaker_id, text)] -> ("Person A: ...\\nPerson B: ...", speaker_id -> label).
+
+    Labels are given in order of first appearance, so the opener is always Person A.
+    """
+    labels: dict[str, str] = {}
+    lines = []
+    for who, text in turns:
+        if who not in labels:
+            labels[who] = SPEAKERS[min(len(labels), len(SPEAKERS) - 1)]
+        lines.append(f"{labels[who]}: {_one_line(text)}")
+    return "\n".join(lines), labels
+
+
+def pick_turn(candidates: Sequence[int], key: str) -> int:
+    """A deterministic choice among candidate turn indices (stable across processes)."""
+    return candidates[zlib.crc32(key.encode("utf-8")) % len(candidates)]
+
+
+def _fields(turns: Sequence[tuple[str, str]], idx: int) -> Optional[Fields]:
+    """The conversation up to turn `idx` as context, turn `idx` as response."""
+    response = _one_line(turns[idx][1])
+    if not response or idx < 1:
+        return None
+    context, labels = format_turns(turns[:idx])
+    who = turns[idx][0]
+    speaker = labels.get(who) or SPEAKERS[min(len(labels), len(SPEAKERS) - 1)]
+    return {"context": context, "response": response, "speaker": speaker}
+
+
+def _alternating(texts: Sequence[str]) -> list[tuple[str, str]]:
+    return [(str(i % 2), str(t)) for i, t in enumerate(texts)]
+
+
+def preprocess_wiki_dialog(raw: Example) -> Optional[Fields]:
+    """TFDS wiki_dialog: `utterances` alternate asker / passage-answerer after the opener."""
+    turns = _alternating(list(raw.get("utterances") or [])[1:])
+    candidates = [2 * k + 1 for k in range(min(len(turns) // 2, MAX_TURN_CHOICES))]
+    if not candidates:
+        return None
+    key = str(raw.get("pid") or "") + "\n".join(t for _, t in turns)
+    return _fields(turns, pick_turn(candidates, key))
+
+
+def preprocess_qrecc(raw: Example) -> Optional[Fields]:
+    """TFDS q_re_cc: history (`context`, alternating Q / A) + `question` -> `answer`."""
+    answer = str(raw.get("answer") or "").strip()
+    question = str(raw.get("question") or "").strip()
+    if not (answer and question):
+        return None
+    turns = _alternating(list(raw.get("context") or []) + [question, answer])
+    return _fields(turns, len(turns) - 1)
+
+
+def preprocess_task_master(raw: Example) -> Optional[Fields]:
+    """A Taskmaster conversation (`utterances` of {speaker, text}) -> one next-turn example.
+
+    Also accepts FLAN's flattened layout, `text`: a list of alternating turns.
+    """
+    if raw.get("utterances"):
+        turns = [(str(u.get("speaker", "")), str(u.get("text", ""))) for u in raw["utterances"]]
+    else:
+        turns = _alternating(list(raw.get("text") or []))
+    candidates = list(range(1, min(len(turns), MAX_TURN_CHOICES)))
+    if not candidates:
+        return None
+    key = str(raw.get("conversation_id") or "") + "\n".join(t for _, t in turns)
+    return _fields(turns, pick_turn(candidates, key))
+
+
+def default_data_dir() -> str:
+    return os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+
+
+def _entry(
+    name: str,
+    source: sources.Source,
+    preprocess: Callable[[Example], Optional[Fields]],
+    paper: str,
+    what: str,
+) -> CatalogEntry:
+    return CatalogEntry(
+        name=f"dialog_{name}",
+        collection=COLLECTION,
+        cluster=CLUSTER,
+        source=source,
+        preprocess=preprocess,
+        fields=FIELDS,
+        templates=templates_lib.from_flan_patterns({f"dialog_{name}": PATTERNS[name]})[
+            f"dialog_{name}"
+        ],
+        # FLAN scored these by accuracy of the generated turn; ROUGE is more informative
+        # for free-form replies.
+        metric="rouge",
+        eval_mode="generate",
+        paper_dataset=paper,
+        inversion=True,
+        train_split="train",
+        eval_split="validation",
+        description=f"{paper}: {what} Next-turn prediction (context -> response).",
+    )
+
+
+def entries(
+    data_dir: Optional[str] = None, tfds_data_dir: Optional[str] = None
+) -> list[CatalogEntry]:
+    """The three dialog entries; Taskmaster reads JSONL under `data_dir`."""
+    root = data_dir or default_data_dir()
+    return [
+        _entry(
+            "wiki_dialog",
+            sources.TfdsSource(
+                "wiki_dialog/OQ:1.0.0",
+                {"train": "train", "validation": "validation"},
+                data_dir=tfds_data_dir,
+            ),
+            preprocess_wiki_dialog,
+            "WikiDialog",
+            "TFDS wiki_dialog/OQ (dialogs inpainted from Wikipedia passages).",
+        ),
+        _entry(
+            "qrecc",
+            sources.TfdsSource(
+                "q_re_cc:1.0.0", {"train": "train", "validation": "test"}, data_dir=tfds_data_dir
+            ),
+            preprocess_qrecc,
+            "QReCC",
+            "TFDS q_re_cc (conversational QA; test split used as validation).",
+        ),
+        _entry(
+            "task_master",
+            sources.JsonlSource(
+                files={
+                    "train": os.path.join(root, "task_master_train*.jsonl"),
+                    "validation": os.path.join(root, "task_master_validation*.jsonl"),
+                }
+            ),
+            preprocess_task_master,
+            "Taskmaster",
+            "JSONL prepared by the user, one Taskmaster conversation per line.",
+        ),
+    ]
+
+
+ENTRIES = entries()
+for _entry_ in ENTRIES:
+    register_entry(_entry_)

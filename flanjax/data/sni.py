@@ -1,0 +1,267 @@
+"""Super-NaturalInstructions (Wang et al. 2022): task files, splits and the Tk-Instruct encoding.
+
+A task is one JSON file `tasks/{name}.json` of the natural-instructions repository with keys
+"Definition" (a list of strings), "Positive Examples" / "Negative Examples" (lists of
+{input, output, explanation}), "Instances" (lists of {id, input, output: [str, ...]}) and
+metadata ("Categories", "Domains", "Source", "Input_language", "Output_language"). The
+official splits (`splits/default/train_tasks.txt`, `test_tasks.txt`) list one task name a
+line.
+
+`encode` writes the model input as Tk-Instruct's `DataCollatorForNI` (`src/ni_collator.py`)
+does, quirks included (a space before "Positive Example", "Output:" and "Explanation:" of
+demonstrations; a "." added after a part that does not end in punctuation):
+
+    {Task}. Definition: {definition}.\n\n
+     Positive Example 1 -\nInput: {input}.\n Output: {output}.\n Explanation: {...}.\n\n
+     Negative Example 1 -\nInput: ...\n Output: ...\n\n
+    Now complete the following example -\nInput: {input}.\nOutput:
+
+The target is the instance's first output (the collator draws one at random; we keep it
+deterministic); `references(instance)` gives all of them for evaluation (ROUGE-L against the
+best reference, as the paper scores).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import string
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+
+from flanjax.data.templates import Rendered
+
+REQUIRED_KEYS = ("Definition", "Positive Examples", "Instances")
+
+
+@dataclasses.dataclass(frozen=True)
+class SNITask:
+    """One Super-NaturalInstructions task file."""
+
+    name: str
+    definition: str
+    positive_examples: list[dict[str, str]]
+    negative_examples: list[dict[str, str]]
+    instances: list[dict[str, Any]]
+    categories: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    input_language: tuple[str, ...] = ()
+    output_language: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+
+    @property
+    def category(self) -> str:
+        return self.categories[0] if self.categories else ""
+
+
+def _as_strings(value: Any, path: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{path}: {key!r} must be a list of strings.")
+    return tuple(value)
+
+
+def _demonstrations(value: Any, path: str, key: str) -> list[dict[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{path}: {key!r} must be a list of examples.")
+    out = []
+    for i, demo in enumerate(value):
+        if not isinstance(demo, dict) or "input" not in demo or "output" not in demo:
+            raise ValueError(f"{path}: {key!r}[{i}] needs 'input' and 'output'.")
+        out.append(
+            {
+                "input": str(demo["input"]),
+                "output": str(demo["output"]),
+                "explanation": str(demo.get("explanation") or ""),
+            }
+        )
+    return out
+
+
+def _instances(value: Any, path: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise ValueError(f"{path}: 'Instances' must be a list.")
+    out = []
+    for i, instance in enumerate(value):
+        for key in ("input", "output"):
+            if not isinstance(instance, dict) or key not in instance:
+                raise ValueError(f"{path}: 'Instances'[{i}] has no {key!r} key.")
+        outputs = instance["output"]
+        outputs = [outputs] if isinstance(outputs, str) else [str(o) for o in outputs]
+        instance_id = str(instance.get("id", f"{os.path.basename(path)}-{i}"))
+        out.append({"id": instance_id, "input": str(instance["input"]), "output": outputs})
+    return out
+
+
+def load_task(path: str | os.PathLike[str]) -> SNITask:
+    """Reads one task file; errors name the file and the missing or malformed key."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"Super-NaturalInstructions task file not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e}).") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object at the top level.")
+    for key in REQUIRED_KEYS:
+        if key not in data:
+            raise KeyError(f"{path}: required key {key!r} is missing.")
+    definition = data["Definition"]
+    # The released files hold a one-string list; several strings are joined by a newline.
+    definition = "\n".join(_as_strings(definition, path, "Definition"))
+    return SNITask(
+        name=os.path.splitext(os.path.basename(path))[0],
+        definition=definition,
+        positive_examples=_demonstrations(data["Positive Examples"], path, "Positive Examples"),
+        negative_examples=_demonstrations(data.get("Negative Examples"), path, "Negative Examples"),
+        instances=_instances(data["Instances"], path),
+        categories=_as_strings(data.get("Categories"), path, "Categories"),
+        domains=_as_strings(data.get("Domains"), path, "Domains"),
+        input_language=_as_strings(data.get("Input_language"), path, "Input_language"),
+        output_language=_as_strings(data.get("Output_language"), path, "Output_language"),
+        source=_as_strings(data.get("Source"), path, "Source"),
+    )
+
+
+def _end_with_punctuation(text: str) -> str:
+    # The collator adds "." unless the text already ends in punctuation (string.punctuation).
+    return text if text and text[-1] in string.punctuation else text + "."
+
+
+def _demonstration(kind: str, index: int, demo: Mapping[str, str], explain: bool) -> str:
+    text = f" {kind} Example {index} -\n"
+    text += _end_with_punctuation(f"Input: {demo['input'].strip()}") + "\n"
+    text += _end_with_punctuation(f" Output: {demo['output'].strip()}") + "\n"
+    if explain and demo.get("explanation"):
+        text += _end_with_punctuation(f" Explanation: {demo['explanation'].strip()}") + "\n"
+    return text + "\n"
+
+
+def encode(
+    task: SNITask,
+    instance: Mapping[str, Any],
+    *,
+    num_pos_examples: int = 2,
+    num_neg_examples: int = 0,
+    add_explanation: bool = False,
+    add_task_name: bool = False,
+    add_task_definition: bool = True,
+    max_input_length: Optional[int] = None,
+    length_fn: Callable[[str], int] = len,
+) -> Rendered:
+    """The Tk-Instruct input for `instance` and its first output as the target.
+
+    With `max_input_length`, demonstrations are added one at a time while the whole input
+    still fits (per `length_fn`, e.g. a token count), as the collator does; the definition
+    and the instance itself are never cut here.
+    """
+    query = _end_with_punctuation(
+        f"Now complete the following example -\nInput: {instance['input'].strip()}"
+    )
+    query += "\nOutput: "
+    name = f"{task.name}. " if add_task_name else ""
+    definition = ""
+    if add_task_definition:
+        definition = _end_with_punctuation("Definition: " + task.definition.strip()) + "\n\n"
+
+    def fits(parts: Sequence[str]) -> bool:
+        return max_input_length is None or length_fn("".join(parts)) <= max_input_length
+
+    demos: list[str] = []
+    for kind, pool, k in (
+        ("Positive", task.positive_examples, num_pos_examples),
+        ("Negative", task.negative_examples, num_neg_examples),
+    ):
+        for i, demo in enumerate(pool[:k]):
+            text = _demonstration(kind, i + 1, demo, add_explanation)
+            if not fits([name, definition, *demos, text, query]):
+                break
+            demos.append(text)
+    outputs = references(instance)
+    return Rendered(inputs=name + definition + "".join(demos) + query, targets=outputs[0])
+
+
+def references(instance: Mapping[str, Any]) -> list[str]:
+    """All reference outputs of an instance (evaluation scores against the best match)."""
+    outputs = instance["output"]
+    outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+    if not outputs:
+        raise ValueError(f"Instance {instance.get('id')!r} has no output.")
+    return outputs
+
+
+def load_split(split_file: str | os.PathLike[str]) -> list[str]:
+    """Task names of an official split file (one a line; blank lines are skipped)."""
+    split_file = os.fspath(split_file)
+    try:
+        with open(split_file, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip()]
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"Super-NaturalInstructions split file not found: {split_file}"
+        ) from None
+
+
+def task_files(
+    directory: str | os.PathLike[str], split_file: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Task files of `directory` (sorted), or those the split file names (in its order)."""
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Super-NaturalInstructions task directory not found: {directory}")
+    if split_file is None:
+        names = sorted(f[:-5] for f in os.listdir(directory) if f.endswith(".json"))
+    else:
+        names = load_split(split_file)
+        missing = [n for n in names if not os.path.isfile(os.path.join(directory, n + ".json"))]
+        if missing:
+            raise FileNotFoundError(
+                f"{os.fspath(split_file)} names {len(missing)} task(s) not in {directory}: "
+                f"{missing[:20]}{' ...' if len(missing) > 20 else ''}"
+            )
+    return [os.path.join(directory, n + ".json") for n in names]
+
+
+def iter_examples(
+    directory: str | os.PathLike[str],
+    split_file: str | os.PathLike[str] | None = None,
+    *,
+    max_per_task: Optional[int] = None,
+    num_pos_examples: int = 2,
+    num_neg_examples: int = 0,
+    add_explanation: bool = False,
+    add_task_name: bool = False,
+    add_task_definition: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Encoded instances of every task: {inputs, targets, references, task_name, category}.
+
+    `max_per_task` keeps each task's first instances (the official test instances are the
+    first 100 of each file, label-balanced, as Tk-Instruct's `ni_dataset.py` notes).
+    """
+    for path in task_files(directory, split_file):
+        task = load_task(path)
+        instances = task.instances if max_per_task is None else task.instances[:max_per_task]
+        for instance in instances:
+            rendered = encode(
+                task,
+                instance,
+                num_pos_examples=num_pos_examples,
+                num_neg_examples=num_neg_examples,
+                add_explanation=add_explanation,
+                add_task_name=add_task_name,
+                add_task_definition=add_task_definition,
+            )
+            yield {
+                "inputs": rendered.inputs,
+                "targets": rendered.targets,
+                "references": references(instance),
+                "task_name": task.name,
+                "category": task.category,
+            }

@@ -1,0 +1,12 @@
+"""Test-wide settings, applied before any test module imports flanjax."""
+
+import os
+import tempfile
+
+# TF/absl log noise off; CPU only.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# The bundled demo data are built (in seconds) into a fresh directory per test process.
+os.environ.setdefault("FLANJAX_DEMO_DATA_DIR", tempfile.mkdtemp(prefix="flanjax_demo_tfds_"))
+# Tests never reach gs://: tasks of every collection tokenize with the bundled vocabulary.
+os.environ.setdefault("FLANJAX_VOCAB", "bundled")
