@@ -152,3 +152,10 @@ def test_template_ids_are_seqio_safe():
         name = "GPT-3 style (no options)"
 
     assert render.template_id(P(), 0) == "gpt_3_style_no_options"
+
+
+def test_turned_around_template_has_no_answer_options():
+    r = render.Renderer(_entry(), render.FormatSpec("zs"), task_name="t", template_index=2)
+    out = r(RAW)
+    assert out["targets"] == "An animal rests."
+    assert out["answer_options"] == []  # scored by generation, not rank classification

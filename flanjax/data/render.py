@@ -162,6 +162,10 @@ class Renderer:
         if self.entry.rationale_field and self.spec.kind in ("zs", "fs", "cot"):
             targets = formats.cot_target(str(fields[self.entry.rationale_field]), targets)
         answer_options = tuple(rendered.answer_options) or tuple(str(o) for o in options)
+        if rendered.targets not in answer_options:
+            # A turned-around template (FLAN: e.g. "write a hypothesis that ...") targets a
+            # field, not an option: its examples are scored by generation, not by rank.
+            answer_options = ()
         return templates_lib.Rendered(inputs, targets, answer_options)
 
     def pool(self) -> list[Fields]:
