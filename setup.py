@@ -45,7 +45,13 @@ setuptools.setup(
     version="0.1.0",
     description="Instruction tuning (FLAN, T0, Super-NaturalInstructions, Flan 2022) in JAX/Flax.",
     packages=setuptools.find_packages(include=["flanjax", "flanjax.*"]),
-    package_data={"flanjax": ["data/bundled/*.model", "data/bundled/*.vocab", "data/bundled/*.json"]},
+    package_data={
+        "flanjax": [
+            "data/bundled/*.model",
+            "data/bundled/*.vocab",
+            "data/catalog/t0_templates/*.yaml",
+        ]
+    },
     include_package_data=True,
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,

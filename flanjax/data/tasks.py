@@ -54,11 +54,17 @@ _VOCAB_BY_COLLECTION = {"demo": "bundled"}
 
 
 def output_features(collection: str) -> dict[str, seqio.Feature]:
-    vocab = vocab_lib.get_vocabulary(_VOCAB_BY_COLLECTION.get(collection))
+    vocab = _vocabulary(_VOCAB_BY_COLLECTION.get(collection))
     return {
         "inputs": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
         "targets": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def _vocabulary(name: Optional[str]) -> seqio.Vocabulary:
+    # One object per vocabulary: seqio loads the SentencePiece model lazily, once.
+    return vocab_lib.get_vocabulary(name)
 
 
 # ---------------------------------------------------------------------------------------
