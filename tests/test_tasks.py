@@ -19,7 +19,6 @@ def _prepared():
 def _examples(name, split="train", n=5, seed=0, lengths=LENGTHS, shuffle=True):
     ds = seqio.get_mixture_or_task(name).get_dataset(
         sequence_length=lengths, split=split, shuffle=shuffle, seed=seed, num_epochs=1,
-        copy_pretokenized=True,
     )
     return list(ds.take(n).as_numpy_iterator())
 

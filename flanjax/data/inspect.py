@@ -48,9 +48,12 @@ def show_examples(name: str, *, split: str, num_examples: int, seed: int, length
     from flanjax.data import mixtures  # pylint: disable=g-import-not-at-top
 
     provider = mixtures.get_mixture_or_task(name)
+    kwargs = {}
+    if isinstance(provider, seqio.Mixture):
+        # Mixtures keep only the output features unless asked for the raw text too.
+        kwargs = dict(copy_pretokenized=True, passthrough_features=["template_id"])
     ds = provider.get_dataset(
-        sequence_length=lengths, split=split, shuffle=True, seed=seed, num_epochs=1,
-        copy_pretokenized=True,
+        sequence_length=lengths, split=split, shuffle=True, seed=seed, num_epochs=1, **kwargs
     )
     for i, ex in enumerate(ds.take(num_examples).as_numpy_iterator()):
         print(f"--- example {i}" + (f" (template {ex['template_id'].decode()})" if "template_id" in ex else ""))
@@ -59,7 +62,6 @@ def show_examples(name: str, *, split: str, num_examples: int, seed: int, length
         if "answer_options" in ex and len(ex["answer_options"]):
             print("ANSWER OPTIONS: " + " | ".join(o.decode() for o in ex["answer_options"]))
         print(f"TOKENS: inputs {len(ex['inputs'])}, targets {len(ex['targets'])}")
-    del seqio
 
 
 def report_counts() -> None:

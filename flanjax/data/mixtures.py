@@ -33,8 +33,8 @@ from flanjax.data.catalog.entry import CatalogEntry
 # mixing with a mixing-rate maximum of 3,000 (and at most 30k train examples a dataset,
 # applied as a split slice in `flanjax.data.tasks`).
 FLAN2021_RATE_MAXIMUM = 3_000
-# T0 (Sanh et al. 2021, Section 5 "Training"; promptsource `MAX_EXAMPLES_PER_DATASET`): examples-proportional mixing; a dataset with over
-# 500,000 examples counts as 500,000 / num_templates examples. Our T0 training task samples
+# T0 (Sanh et al. 2021, Section 5 "Training"; promptsource's `MAX_EXAMPLES_PER_DATASET`):
+# examples-proportional mixing; a dataset with over 500,000 examples counts as 500,000 / num_templates examples. Our T0 training task samples
 # one of the dataset's T templates per example, standing for T0's T prompted tasks, so its
 # rate is T * min(n, 500k / T) = min(n * T, 500k).
 T0_MAX_EXAMPLES = 500_000
