@@ -106,3 +106,17 @@ def test_packed_batches_are_identical_for_the_same_seed():
 def test_unknown_name_lists_closest():
     with pytest.raises(ValueError, match=r"demo_minus_nli"):
         mixtures.get_mixture_or_task("demo_minus_nlii")
+
+
+def test_inspect_prints_tasks_rates_counts_and_examples(capsys):
+    from flanjax.data import inspect as inspect_lib
+
+    assert inspect_lib.main(["demo_minus_sentiment", "--num_examples", "1",
+                             "--lengths", "inputs=128,targets=16"]) == 0
+    out = capsys.readouterr().out
+    assert "mixture demo_minus_sentiment: 8 tasks" in out
+    assert "demo_addition_zs" in out and "0.1250" in out and "2000" in out
+    assert "demo_reviews_zs" not in out
+    assert "INPUTS:" in out and "TARGETS:" in out
+    assert inspect_lib.main(["demo_minus_sentimnt", "--num_examples", "0"]) == 2
+    assert "demo_minus_sentiment" in capsys.readouterr().err
