@@ -97,6 +97,7 @@ def test_every_cluster_of_every_mixture_has_a_minus_variant():
         assert f"flan2022_minus_{cluster}" in registered
     # No variant for a cluster the mixture does not have.
     assert "demo_minus_translation" not in registered
+    assert "demo_minus_paraphrase" not in registered  # nli is in demo, paraphrase is not
 
 
 def test_import_registers_everything_without_reading_data(tmp_path):

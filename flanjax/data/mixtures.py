@@ -50,6 +50,7 @@ DEMO_RATE_MAXIMUM = 3_000
 _COUNT_CACHE: dict[str, int] = {}
 # The task (or sub-mixture) names of each base mixture, to skip identical minus variants.
 _BASE_TASKS: dict[str, tuple[str, ...]] = {}
+_BASE_CLUSTERS: dict[str, frozenset[str]] = {}
 
 
 def num_train_examples(task: seqio.Task, split: str = "train") -> int:
@@ -156,8 +157,26 @@ def _keep_for(cluster: Optional[str]) -> Keep:
     return lambda e: e.cluster not in dropped
 
 
-def _register_family(suffix: str, keep: Keep) -> list[str]:
-    """Registers every mixture once, with `suffix` ("" or "_minus_{cluster}")."""
+def _clusters_of(name: str) -> frozenset[str]:
+    """The clusters a task or (already registered) mixture draws from."""
+    if name in _BASE_CLUSTERS:
+        return _BASE_CLUSTERS[name]
+    if name in niv2_lib.TASK_NAMES:
+        return frozenset({niv2_lib.PSEUDO_ENTRY.cluster})
+    stem = name.split(":", 1)[0]
+    for entry in catalog_lib.all_entries():
+        if stem.startswith(entry.name + "_"):
+            fmt = stem[len(entry.name) + 1 :]
+            if fmt in tasks_lib.TRAIN_FORMATS:
+                return frozenset({entry.cluster})
+    raise KeyError(f"No catalog entry for task {name!r}.")
+
+
+def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) -> list[str]:
+    """Registers every mixture once, with `suffix` ("" or "_minus_{cluster}").
+
+    A `{mixture}_minus_{cluster}` is registered only where the mixture has that cluster.
+    """
     added = []
 
     def add(name, tasks, default_rate=None):
@@ -171,10 +190,11 @@ def _register_family(suffix: str, keep: Keep) -> list[str]:
         if not tasks:
             return None
         key = tuple(sorted(t if isinstance(t, str) else t[0] for t in tasks))
-        if suffix and _BASE_TASKS.get(name) == key:
+        if suffix and (_BASE_TASKS.get(name) == key or held_out not in _BASE_CLUSTERS.get(name, ())):
             return name
         if not suffix:
             _BASE_TASKS[name] = key
+            _BASE_CLUSTERS[name] = frozenset().union(*(_clusters_of(t) for t in key))
         if _add_mixture(name + suffix, tasks, default_rate):
             added.append(name + suffix)
             return name + suffix
@@ -231,7 +251,7 @@ def register_all() -> None:
     niv2_lib.register_tasks()
     _register_family("", lambda e: True)
     for cluster in all_clusters():
-        _register_family(f"_minus_{cluster}", _keep_for(cluster))
+        _register_family(f"_minus_{cluster}", _keep_for(cluster), held_out=cluster)
 
 
 def get_mixture_or_task(name: str):
