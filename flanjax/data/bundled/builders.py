@@ -12,6 +12,7 @@ examples the spec draws from its fixed seed (train/validation/test = 2000/200/20
 
 from __future__ import annotations
 
+import fcntl
 import os
 from typing import Iterator, Optional, Sequence
 
@@ -124,20 +125,25 @@ def prepare(data_dir: Optional[str] = None, names: Optional[Sequence[str]] = Non
     unknown = [n for n in names or () if n not in BUILDERS]
     if unknown:
         raise KeyError(f"Unknown bundled dataset(s) {unknown}; known: {list(BUILDER_NAMES)}.")
-    missing = [n for n in names or BUILDER_NAMES if not is_prepared(data_dir, [n])]
-    if not missing:
+    if not [n for n in names or BUILDER_NAMES if not is_prepared(data_dir, [n])]:
         return data_dir
     os.makedirs(data_dir, exist_ok=True)
-    progress = tqdm_utils._active  # pylint: disable=protected-access
-    tfds.display_progress_bar(False)  # ten tiny datasets: the bars would only be noise
-    try:
-        for name in missing:
-            logging.info("Building bundled dataset %s in %s.", name, data_dir)
-            BUILDERS[name](data_dir=data_dir).download_and_prepare(
-                download_config=tfds.download.DownloadConfig(try_download_gcs=False)
-            )
-    finally:
-        tfds.display_progress_bar(progress)
+    # Several processes (hosts of a local multi-process run, test workers) may prepare the
+    # same directory at once: one builds while the others wait, then find it built.
+    with open(os.path.join(data_dir, ".flanjax_build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = [n for n in names or BUILDER_NAMES if not is_prepared(data_dir, [n])]
+        progress = tqdm_utils._active  # pylint: disable=protected-access
+        tfds.display_progress_bar(False)  # ten tiny datasets: the bars would only be noise
+        try:
+            for name in missing:
+                logging.info("Building bundled dataset %s in %s.", name, data_dir)
+                BUILDERS[name](data_dir=data_dir).download_and_prepare(
+                    download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+                )
+        finally:
+            tfds.display_progress_bar(progress)
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return data_dir
 
 
