@@ -1,0 +1,304 @@
+"""T5 building blocks with logical axis names on every parameter and key activation.
+
+Axis letters in einsum strings: b batch, q/k query/key length, l length, e embed,
+h heads, d per-head kv, f mlp, v vocab.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+Array = jax.Array
+Initializer = Callable[..., Array]
+
+# Additive bias for masked attention logits; large but finite so that fully masked rows
+# (padding queries) give a uniform softmax instead of NaN.
+MASK_BIAS = -1e10
+
+
+def _param(
+    module: nn.Module,
+    name: str,
+    init: Initializer,
+    shape: Sequence[int],
+    names: tuple[str, ...],
+    dtype: jnp.dtype,
+) -> Array:
+    """A parameter annotated with logical axis names (one per dimension)."""
+    return module.param(name, nn.with_logical_partitioning(init, names), tuple(shape), dtype)
+
+
+class Embed(nn.Module):
+    """Token embedding table, also usable as the (tied) output projection."""
+
+    num_embeddings: int
+    features: int
+    dtype: jnp.dtype = jnp.float32
+    param_dtype: jnp.dtype = jnp.float32
+    embedding_init: Initializer = nn.initializers.normal(stddev=1.0)
+
+    def setup(self) -> None:
+        self.embedding = _param(
+            self,
+            "embedding",
+            self.embedding_init,
+            (self.num_embeddings, self.features),
+            ("vocab", "embed"),
+            self.param_dtype,
+        )
+
+    def __call__(self, tokens: Array) -> Array:
+        """[batch, length] int -> [batch, length, embed]."""
+        embedded = jnp.take(self.embedding, tokens, axis=0).astype(self.dtype)
+        return nn.with_logical_constraint(embedded, ("batch", "length", "embed"))
+
+    def attend(self, query: Array) -> Array:
+        """[batch, length, embed] -> [batch, length, vocab] float32 logits."""
+        embedding = self.embedding.astype(self.dtype)
+        logits = jnp.einsum(
+            "ble,ve->blv", query.astype(self.dtype), embedding, preferred_element_type=jnp.float32
+        )
+        return nn.with_logical_constraint(logits, ("batch", "length", "vocab"))
+
+
+class DenseGeneral(nn.Module):
+    """Bias-free projection contracting the trailing `len(in_shape)` input dims."""
+
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    axis_names: tuple[str, ...]  # logical names of the kernel, in_shape + out_shape
+    kernel_init: Initializer
+    dtype: jnp.dtype = jnp.float32
+    param_dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        kernel = _param(
+            self,
+            "kernel",
+            self.kernel_init,
+            self.in_shape + self.out_shape,
+            self.axis_names,
+            self.param_dtype,
+        ).astype(self.dtype)
+        n_in = len(self.in_shape)
+        contract = (tuple(range(x.ndim - n_in, x.ndim)), tuple(range(n_in)))
+        return lax.dot_general(x.astype(self.dtype), kernel, (contract, ((), ())))
+
+
+class RMSNorm(nn.Module):
+    """T5 layer norm: scale only, no mean subtraction, no bias; variance in float32."""
+
+    epsilon: float = 1e-6
+    dtype: jnp.dtype = jnp.float32
+    param_dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        features = x.shape[-1]
+        x32 = x.astype(jnp.float32)
+        variance = jnp.mean(jnp.square(x32), axis=-1, keepdims=True)
+        normed = (x32 * lax.rsqrt(variance + self.epsilon)).astype(self.dtype)
+        scale = _param(
+            self, "scale", nn.initializers.ones, (features,), ("embed",), self.param_dtype
+        )
+        return normed * scale.astype(self.dtype)
+
+
+def relative_position_bucket(
+    relative_position: Array, bidirectional: bool, num_buckets: int, max_distance: int
+) -> Array:
+    """Mesh TensorFlow / T5 bucketing of `key_position - query_position`.
+
+    Half of the buckets are exact small offsets, the other half logarithmically wider bins
+    up to `max_distance`. The float32 arithmetic follows the reference implementation
+    (no epsilon), so bucket boundaries agree with the published checkpoints' code.
+    """
+    buckets = jnp.zeros_like(relative_position)
+    if bidirectional:
+        num_buckets //= 2
+        buckets = buckets + (relative_position > 0).astype(relative_position.dtype) * num_buckets
+        distance = jnp.abs(relative_position)
+    else:
+        distance = -jnp.minimum(relative_position, 0)
+    max_exact = num_buckets // 2
+    is_small = distance < max_exact
+    safe = jnp.maximum(distance, 1).astype(jnp.float32)
+    scaled = (
+        jnp.log(safe / max_exact)
+        / math.log(max_distance / max_exact)
+        * (num_buckets - max_exact)
+    )
+    if_large = max_exact + scaled.astype(relative_position.dtype)
+    if_large = jnp.minimum(if_large, num_buckets - 1)
+    return buckets + jnp.where(is_small, distance, if_large)
+
+
+class RelativePositionBiases(nn.Module):
+    """Learned per-head scalar bias for each relative-position bucket (shared by layers)."""
+
+    num_buckets: int
+    max_distance: int
+    num_heads: int
+    dtype: jnp.dtype = jnp.float32
+    param_dtype: jnp.dtype = jnp.float32
+    embedding_init: Initializer = nn.initializers.normal(stddev=0.05)
+
+    @nn.compact
+    def __call__(self, query_positions: Array, key_positions: Array, bidirectional: bool) -> Array:
+        """[batch, q] and [batch, k] int positions -> [batch, heads, q, k] float32 bias."""
+        relative = key_positions[:, None, :] - query_positions[:, :, None]  # [batch, q, k]
+        buckets = relative_position_bucket(
+            relative.astype(jnp.int32), bidirectional, self.num_buckets, self.max_distance
+        )
+        table = _param(
+            self,
+            "rel_embedding",
+            self.embedding_init,
+            (self.num_heads, self.num_buckets),
+            ("heads", "relpos_buckets"),
+            self.param_dtype,
+        ).astype(jnp.float32)
+        bias = jnp.take(table, buckets, axis=1)  # [heads, batch, q, k]
+        return jnp.transpose(bias, (1, 0, 2, 3))  # [batch, heads, q, k]
+
+
+class MultiHeadDotProductAttention(nn.Module):
+    """T5 attention: no biases, no 1/sqrt(d) scaling (folded into the query init).
+
+    `bias` carries both the mask (MASK_BIAS where disallowed) and the relative position
+    bias. With `decode=True` the keys and values of self-attention are appended to the
+    "cache" collection (`cached_key`, `cached_value`: [batch, max_length, heads, kv],
+    `cache_index`: scalar), one position per call, as T5X does.
+    """
+
+    num_heads: int
+    head_dim: int
+    dropout_rate: float = 0.0
+    dtype: jnp.dtype = jnp.float32
+    param_dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(
+        self,
+        inputs_q: Array,
+        inputs_kv: Array,
+        bias: Array,
+        *,
+        deterministic: bool = True,
+        decode: bool = False,
+    ) -> Array:
+        features = inputs_q.shape[-1]
+        inner = self.num_heads * self.head_dim
+        heads_kv = (self.num_heads, self.head_dim)
+        in_names = ("embed", "heads", "kv")
+
+        def proj(name: str, std: float) -> DenseGeneral:
+            return DenseGeneral(
+                in_shape=(features,),
+                out_shape=heads_kv,
+                axis_names=in_names,
+                kernel_init=nn.initializers.normal(stddev=std),
+                dtype=self.dtype,
+                param_dtype=self.param_dtype,
+                name=name,
+            )
+
+        query = proj("query", (features * self.head_dim) ** -0.5)(inputs_q)  # [b, q, h, d]
+        key = proj("key", features**-0.5)(inputs_kv)  # [b, k, h, d]
+        value = proj("value", features**-0.5)(inputs_kv)  # [b, k, h, d]
+        query = nn.with_logical_constraint(query, ("batch", "length", "heads", "kv"))
+        key = nn.with_logical_constraint(key, ("batch", "length", "heads", "kv"))
+        value = nn.with_logical_constraint(value, ("batch", "length", "heads", "kv"))
+
+        if decode:
+            key, value = self._update_cache(key, value)
+
+        logits = jnp.einsum("bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32)
+        logits = logits + bias.astype(jnp.float32)
+        weights = jax.nn.softmax(logits, axis=-1).astype(self.dtype)  # [b, h, q, k]
+        if not deterministic and self.dropout_rate > 0.0:
+            weights = nn.Dropout(rate=self.dropout_rate)(weights, deterministic=False)
+        attended = jnp.einsum("bhqk,bkhd->bqhd", weights, value)  # [b, q, h, d]
+        attended = nn.with_logical_constraint(attended, ("batch", "length", "heads", "kv"))
+        out = DenseGeneral(
+            in_shape=heads_kv,
+            out_shape=(features,),
+            axis_names=("heads", "kv", "embed"),
+            kernel_init=nn.initializers.normal(stddev=inner**-0.5),
+            dtype=self.dtype,
+            param_dtype=self.param_dtype,
+            name="out",
+        )(attended)
+        return nn.with_logical_constraint(out, ("batch", "length", "embed"))
+
+    def _update_cache(self, key: Array, value: Array) -> tuple[Array, Array]:
+        """Writes this step's key/value at `cache_index` and returns the full cache.
+
+        The first call (no cache yet) only creates zero buffers sized by the full-length
+        input it is given, and attends over that input normally.
+        """
+        is_initialized = self.has_variable("cache", "cached_key")
+        cached_key = self.variable("cache", "cached_key", jnp.zeros, key.shape, key.dtype)
+        cached_value = self.variable("cache", "cached_value", jnp.zeros, value.shape, value.dtype)
+        cache_index = self.variable("cache", "cache_index", lambda: jnp.array(0, jnp.int32))
+        if not is_initialized:
+            return key, value
+        if key.shape[1] != 1:
+            raise ValueError(f"Cached decoding takes one token per step, got {key.shape[1]}")
+        index = cache_index.value
+        zero = jnp.array(0, jnp.int32)
+        start = (zero, index, zero, zero)  # [batch, length, heads, kv]
+        cached_key.value = lax.dynamic_update_slice(cached_key.value, key, start)
+        cached_value.value = lax.dynamic_update_slice(cached_value.value, value, start)
+        cache_index.value = index + 1
+        return cached_key.value, cached_value.value
+
+
+class MlpBlock(nn.Module):
+    """Position-wise feed-forward: relu (T5 v1.0) or gated-GELU (v1.1, Flan-T5).
+
+    GELU is the tanh approximation (`gelu_new` in transformers), as the checkpoints were
+    trained with it.
+    """
+
+    d_ff: int
+    feed_forward_proj: str = "gated-gelu"
+    dropout_rate: float = 0.0
+    dtype: jnp.dtype = jnp.float32
+    param_dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: Array, *, deterministic: bool = True) -> Array:
+        features = x.shape[-1]
+
+        def dense(name: str, n_in: int, n_out: int, names: tuple[str, str]) -> DenseGeneral:
+            return DenseGeneral(
+                in_shape=(n_in,),
+                out_shape=(n_out,),
+                axis_names=names,
+                kernel_init=nn.initializers.normal(stddev=n_in**-0.5),
+                dtype=self.dtype,
+                param_dtype=self.param_dtype,
+                name=name,
+            )
+
+        if self.feed_forward_proj == "gated-gelu":
+            gate = dense("wi_0", features, self.d_ff, ("embed", "mlp"))(x)
+            linear = dense("wi_1", features, self.d_ff, ("embed", "mlp"))(x)
+            hidden = nn.gelu(gate, approximate=True) * linear  # [b, l, mlp]
+        elif self.feed_forward_proj == "relu":
+            hidden = nn.relu(dense("wi", features, self.d_ff, ("embed", "mlp"))(x))
+        else:
+            raise ValueError(f"Unsupported feed_forward_proj {self.feed_forward_proj!r}")
+        hidden = nn.with_logical_constraint(hidden, ("batch", "length", "mlp"))
+        if not deterministic and self.dropout_rate > 0.0:
+            hidden = nn.Dropout(rate=self.dropout_rate)(hidden, deterministic=False)
+        out = dense("wo", self.d_ff, features, ("mlp", "embed"))(hidden)
+        return nn.with_logical_constraint(out, ("batch", "length", "embed"))

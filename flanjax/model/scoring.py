@@ -1,0 +1,100 @@
+"""Log-likelihood scoring of target sequences, and rank classification over options.
+
+`score_options` encodes each input once and scores every answer option against that
+encoding (the encoder output is repeated per option, not the input re-encoded), which is
+what rank-classification evaluation (FLAN, T0) spends most of its time on.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from flanjax.model.checks import check_rank, check_token_ids
+from flanjax.model.config import T5Config
+from flanjax.model.network import T5
+
+Array = jax.Array
+
+
+def shift_right(targets: Array, start_id: int = 0) -> Array:
+    """Decoder inputs: [start, t0, t1, ...] from targets [t0, t1, ...]; [batch, length]."""
+    start = jnp.full_like(targets[:, :1], start_id)
+    return jnp.concatenate([start, targets[:, :-1]], axis=1)
+
+
+def _token_log_likelihoods(logits: Array, targets: Array) -> Array:
+    """float32 logits [b, l, v], targets [b, l] -> log p(target) [b, l], 0 at padding."""
+    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    picked = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+    return jnp.where(targets > 0, picked, 0.0)
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def _score(config: T5Config, params: Any, enc_tokens: Array, targets: Array) -> Array:
+    logits = T5(config).apply(
+        {"params": params}, enc_tokens, shift_right(targets, config.decoder_start_id)
+    )
+    return _token_log_likelihoods(logits, targets).sum(axis=-1)
+
+
+def score(
+    config: T5Config, params: Any, encoder_input_tokens: Any, decoder_target_tokens: Any
+) -> Array:
+    """Summed log-likelihood of each row's targets, [batch]; padding (id 0) is ignored."""
+    enc = check_token_ids(encoder_input_tokens, config.vocab_size, "encoder_input_tokens")
+    tgt = check_token_ids(decoder_target_tokens, config.vocab_size, "decoder_target_tokens")
+    check_rank(enc, 2, "encoder_input_tokens", "[batch, length]")
+    check_rank(tgt, 2, "decoder_target_tokens", "[batch, length]")
+    if enc.shape[0] != tgt.shape[0]:
+        raise ValueError(f"batch sizes differ: inputs {enc.shape}, targets {tgt.shape}")
+    return _score(config, params, enc, tgt)
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def _score_options(
+    config: T5Config, params: Any, enc_tokens: Array, options: Array
+) -> dict[str, Array]:
+    batch, num_options, length = options.shape
+    model = T5(config)
+    encoded = model.apply({"params": params}, enc_tokens, method=T5.encode)  # [b, in, e]
+    encoded = jnp.repeat(encoded, num_options, axis=0)  # [b * options, in, e]
+    enc_tokens = jnp.repeat(enc_tokens, num_options, axis=0)  # for the padding mask only
+    targets = options.reshape(batch * num_options, length)
+    logits = model.apply(
+        {"params": params},
+        encoded,
+        enc_tokens,
+        shift_right(targets, config.decoder_start_id),
+        method=T5.decode,
+    )  # [b * options, length, vocab]
+    per_token = _token_log_likelihoods(logits, targets).reshape(batch, num_options, length)
+    num_tokens = (options > 0).sum(axis=-1)  # [b, options]
+    total = per_token.sum(axis=-1)
+    return {
+        "sum": total,
+        "mean": total / jnp.maximum(num_tokens, 1).astype(jnp.float32),
+        "num_tokens": num_tokens,
+    }
+
+
+def score_options(
+    config: T5Config, params: Any, encoder_input_tokens: Any, option_target_tokens: Any
+) -> dict[str, Array]:
+    """Log-likelihood of every answer option given its input.
+
+    encoder_input_tokens [batch, in_length]; option_target_tokens [batch, num_options,
+    target_length], right-padded with 0 (an all-padding option scores 0). Returns
+    {"sum": [batch, num_options] summed log-likelihood, "mean": per-token mean,
+    "num_tokens": [batch, num_options]}. Rank classification picks argmax of "sum".
+    """
+    enc = check_token_ids(encoder_input_tokens, config.vocab_size, "encoder_input_tokens")
+    opts = check_token_ids(option_target_tokens, config.vocab_size, "option_target_tokens")
+    check_rank(enc, 2, "encoder_input_tokens", "[batch, length]")
+    check_rank(opts, 3, "option_target_tokens", "[batch, num_options, length]")
+    if enc.shape[0] != opts.shape[0]:
+        raise ValueError(f"batch sizes differ: inputs {enc.shape}, options {opts.shape}")
+    return _score_options(config, params, enc, opts)
