@@ -22,6 +22,8 @@ INSTALL_REQUIRES = [
     "numpy>=1.26",
     "absl-py>=2",
     "clu>=0.0.12",
+    # TFDS imports it for builder resources but does not declare it.
+    "importlib_resources>=6",
 ]
 
 EXTRAS_REQUIRE = {

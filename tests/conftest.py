@@ -10,3 +10,6 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("FLANJAX_DEMO_DATA_DIR", tempfile.mkdtemp(prefix="flanjax_demo_tfds_"))
 # Tests never reach gs://: tasks of every collection tokenize with the bundled vocabulary.
 os.environ.setdefault("FLANJAX_VOCAB", "bundled")
+# `tfds.testing.mock_data` stands in for preparing TFDS datasets: let seqio ask for it (the
+# default refuses unprepared datasets at once; see flanjax.data.sources.downloads_allowed).
+os.environ.setdefault("FLANJAX_TFDS_DOWNLOAD", "1")

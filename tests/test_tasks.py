@@ -120,3 +120,12 @@ def test_inspect_prints_tasks_rates_counts_and_examples(capsys):
     assert "INPUTS:" in out and "TARGETS:" in out
     assert inspect_lib.main(["demo_minus_sentimnt", "--num_examples", "0"]) == 2
     assert "demo_minus_sentiment" in capsys.readouterr().err
+
+
+def test_unprepared_tfds_dataset_fails_at_once_naming_it(monkeypatch, tmp_path):
+    from flanjax.data import sources
+
+    monkeypatch.setenv("FLANJAX_TFDS_DOWNLOAD", "0")
+    source = sources.TfdsSource("super_glue/rte:1.0.2", data_dir=str(tmp_path)).to_seqio()
+    with pytest.raises(sources.DatasetNotPreparedError, match=r"'super_glue/rte:1.0.2' is not prepared in .*tfds build super_glue/rte"):
+        source.get_dataset("train")

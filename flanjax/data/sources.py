@@ -44,7 +44,7 @@ class TfdsSource:
     data_dir: Optional[str] = None
 
     def to_seqio(self) -> seqio.DataSource:
-        return seqio.TfdsDataSource(
+        return CheckedTfdsDataSource(
             tfds_name=self.tfds_name,
             splits=dict(self.splits),
             tfds_data_dir=self.data_dir or os.environ.get("FLANJAX_TFDS_DATA_DIR"),
@@ -52,6 +52,58 @@ class TfdsSource:
 
     def describe(self) -> str:
         return f"tfds:{self.tfds_name}"
+
+
+class DatasetNotPreparedError(FileNotFoundError):
+    """A TFDS dataset is not in the data directory (and flanjax never downloads it)."""
+
+
+# Builders that TFDS prepares offline on first read (their examples come from code).
+_SELF_PREPARING_PREFIX = "flanjax_demo_"
+
+
+def downloads_allowed() -> bool:
+    """Whether seqio may ask TFDS to download and prepare a missing dataset.
+
+    Off by default: a pod run reads datasets prepared beforehand (`tfds build`, or a
+    gs:// data_dir), and a missing one should fail at once, not after minutes of download
+    retries on a machine without access. FLANJAX_TFDS_DOWNLOAD=1 turns it on.
+    """
+    return os.environ.get("FLANJAX_TFDS_DOWNLOAD", "0").lower() in ("1", "true", "yes")
+
+
+class CheckedTfdsDataSource(seqio.TfdsDataSource):
+    """`seqio.TfdsDataSource` that says clearly, and at once, when a dataset is missing."""
+
+    def _check_prepared(self) -> None:
+        name = self.tfds_dataset.name or ""
+        if name.startswith(_SELF_PREPARING_PREFIX) or downloads_allowed():
+            return
+        try:
+            builder = self.tfds_dataset.builder
+            prepared = builder.is_prepared()
+            where = str(builder.data_dir_root)
+        except Exception as e:  # pylint: disable=broad-except
+            raise DatasetNotPreparedError(
+                f"TFDS dataset {name!r} could not be opened (data_dir "
+                f"{self.tfds_dataset.data_dir or 'TFDS default'}): {type(e).__name__}: {e}"
+            ) from e
+        if not prepared:
+            raise DatasetNotPreparedError(
+                f"TFDS dataset {name!r} is not prepared in {where}. Build it with "
+                f"`tfds build {name.split(':')[0]}` (manual-download datasets need their files in "
+                "~/tensorflow_datasets/downloads/manual), point FLANJAX_TFDS_DATA_DIR at a "
+                "directory where it is prepared (e.g. gs://your-bucket/tensorflow_datasets), or "
+                "set FLANJAX_TFDS_DOWNLOAD=1 to let TFDS download it now."
+            )
+
+    def get_dataset(self, split=None, shuffle=True, seed=None, shard_info=None, **kwargs):
+        self._check_prepared()
+        return super().get_dataset(split, shuffle, seed, shard_info, **kwargs)
+
+    def num_input_examples(self, split: str) -> Optional[int]:
+        self._check_prepared()
+        return super().num_input_examples(split)
 
 
 @dataclasses.dataclass(frozen=True)
