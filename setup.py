@@ -24,6 +24,8 @@ INSTALL_REQUIRES = [
     "clu>=0.0.12",
     # TFDS imports it for builder resources but does not declare it.
     "importlib_resources>=6",
+    # Hugging Face checkpoints (safetensors) load without the [hf] extra.
+    "safetensors>=0.4",
 ]
 
 EXTRAS_REQUIRE = {

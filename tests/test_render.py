@@ -55,6 +55,7 @@ def test_fixed_template_renders_exact_strings():
         "targets": "yes",
         "answer_options": ["yes", "no"],
         "template_id": "0",
+        "references": ["yes"],
     }
 
 
@@ -159,3 +160,16 @@ def test_turned_around_template_has_no_answer_options():
     out = r(RAW)
     assert out["targets"] == "An animal rests."
     assert out["answer_options"] == []  # scored by generation, not rank classification
+
+
+def test_references_list_every_gold_answer_only_for_answer_targets():
+    patterns = {"toy_qa": [("{question}", "{answer}"), ("Answer: {answer}. Question?", "{question}")]}
+    entry = _entry(
+        name="toy_qa", templates=templates.from_flan_patterns(patterns)["toy_qa"],
+        fields=("question", "answer", "answers"), eval_mode="generate", has_options=False,
+        preprocess=lambda raw: {"question": "Who?", "answer": "Ann", "answers": ["Ann", "Ann B.", "Ann"]},
+    )
+    r0 = render.Renderer(entry, render.FormatSpec("zs"), task_name="t", template_index=0)
+    assert r0({})["references"] == ["Ann", "Ann B."]
+    r1 = render.Renderer(entry, render.FormatSpec("zs"), task_name="t", template_index=1)
+    assert r1({})["references"] == ["Who?"]

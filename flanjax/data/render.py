@@ -231,4 +231,19 @@ class Renderer:
         out.setdefault("answer_options", list(query.answer_options))
         out["answer_options"] = list(out["answer_options"])
         out["template_id"] = tid
+        out["references"] = self.references(fields, out["targets"])
         return out
+
+    def references(self, fields: Fields, targets: str) -> list[str]:
+        """Every acceptable answer, for metrics that take several (SQuAD F1, BLEU, ROUGE).
+
+        Entries list them in an `answers` field; they count when the rendered target is one
+        of them (a turned-around or inverted template targets something else: only its own
+        target is right).
+        """
+        answers = fields.get("answers")
+        if isinstance(answers, (list, tuple)):
+            refs = list(dict.fromkeys(str(a) for a in answers if str(a).strip()))
+            if targets in refs:
+                return refs
+        return [targets]

@@ -5,7 +5,8 @@ Names (see DESIGN.md):
                               format: zs, fs, zs_noopt, fs_noopt, zs_varopt, fs_varopt,
                               cot (entries with rationales), inv (entries with inversion)
   `{entry}_{zs|fs}:{tid}`     evaluation with template `tid`; keeps `answer_options`,
-                              `template_id` and the raw `targets_pretokenized`.
+                              `template_id`, `references` (every acceptable answer) and
+                              the raw `targets_pretokenized`.
 
 The pipeline of each task: source -> render (Python, `tf.py_function`) -> tokenize ->
 [cache] -> count over-length examples -> trim and append EOS. Registration reads no data.
@@ -17,6 +18,7 @@ import collections
 import dataclasses
 import functools
 import logging
+import os
 import threading
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -48,13 +50,20 @@ TRAIN_FORMATS: dict[str, render_lib.FormatSpec] = {
 }
 EVAL_FORMATS = ("zs", "fs")
 
-# Which vocabulary each collection's tasks use. The bundled demo data has its own small
-# SentencePiece model; everything else uses `FLANJAX_VOCAB` (default: T5's, by gs:// path).
-_VOCAB_BY_COLLECTION = {"demo": "bundled"}
+def vocabulary_name(collection: str) -> Optional[str]:
+    """Which vocabulary a collection's tasks use (read when the tasks are registered).
+
+    The bundled demo data has its own small SentencePiece model unless FLANJAX_DEMO_VOCAB
+    names another (e.g. a Hugging Face checkpoint's `spiece.model`, to fine-tune it on the
+    demo); everything else uses FLANJAX_VOCAB (default: T5's, by gs:// path).
+    """
+    if collection == "demo":
+        return os.environ.get("FLANJAX_DEMO_VOCAB") or "bundled"
+    return None
 
 
 def output_features(collection: str) -> dict[str, seqio.Feature]:
-    vocab = _vocabulary(_VOCAB_BY_COLLECTION.get(collection))
+    vocab = _vocabulary(vocabulary_name(collection))
     return {
         "inputs": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
         "targets": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
@@ -141,33 +150,36 @@ def make_render_preprocessor(
                 max_input_length=max_len if max_len > 0 else None,
             )
             if out is None:
-                return False, "", "", tf.constant([], tf.string), ""
+                return False, "", "", tf.constant([], tf.string), "", tf.constant([], tf.string)
             return (
                 True,
                 out["inputs"],
                 out["targets"],
                 tf.constant([str(o) for o in out["answer_options"]], tf.string),
                 out["template_id"],
+                tf.constant([str(r) for r in out["references"]], tf.string),
             )
 
         @seqio.map_over_dataset(num_seeds=1)
         def render_one(ex, seed):
-            keep, inputs, targets, options, tid = tf.py_function(
+            keep, inputs, targets, options, tid, refs = tf.py_function(
                 py_render,
                 [seed] + tf.nest.flatten(ex),
-                [tf.bool, tf.string, tf.string, tf.string, tf.string],
+                [tf.bool, tf.string, tf.string, tf.string, tf.string, tf.string],
             )
             keep.set_shape([])
             inputs.set_shape([])
             targets.set_shape([])
             options.set_shape([None])
             tid.set_shape([])
+            refs.set_shape([None])
             return {
                 "_keep": keep,
                 "inputs": inputs,
                 "targets": targets,
                 "answer_options": options,
                 "template_id": tid,
+                "references": refs,
             }
 
         ds = render_one(dataset)

@@ -1,0 +1,66 @@
+"""Fine-tuning one run of a held-out grid, through the trainer's Python API.
+
+`finetune(request)` calls `flanjax.train.loop.train` (the function `python -m
+flanjax.train` runs) with the run's settings as arguments, starting from
+`request.init_dir` (a `flanjax.convert`-style checkpoint) or from scratch. The trainer
+writes orbax checkpoints, `train_metrics.jsonl` and TensorBoard events under
+`request.model_dir`; the final parameters come back in memory too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+from flanjax.model import T5Config
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneRequest:
+    mixture: str
+    model_dir: str
+    config: T5Config
+    steps: int
+    batch_size: int = 32
+    lengths: tuple[tuple[str, int], ...] = (("inputs", 256), ("targets", 32))
+    learning_rate: float = 1e-3
+    seed: int = 0
+    log_every: int = 50
+    init_dir: Optional[str] = None  # a flanjax checkpoint dir (flanjax_config.json + checkpoint/)
+    heldout_cluster: Optional[str] = None
+
+
+@dataclasses.dataclass
+class FinetuneResult:
+    model_dir: str
+    params: Any  # final parameters, on the host
+    last_metrics: dict
+
+
+def finetune(request: FinetuneRequest) -> FinetuneResult:
+    """Trains `request.mixture` for `request.steps` steps; see the module docstring."""
+    import gin  # pylint: disable=g-import-not-at-top
+    import jax  # pylint: disable=g-import-not-at-top
+
+    from flanjax.train import loop  # pylint: disable=g-import-not-at-top
+
+    # The schedule is built inside `train` from gin (as `python -m flanjax.train` does).
+    with gin.unlock_config():
+        gin.bind_parameter("make_schedule.kind", "constant")
+        gin.bind_parameter("make_schedule.learning_rate", float(request.learning_rate))
+    result = loop.train(
+        model_config=request.config,
+        mixture_or_task_name=request.mixture,
+        task_feature_lengths=dict(request.lengths),
+        train_steps=request.steps,
+        batch_size=request.batch_size,
+        model_dir=request.model_dir,
+        seed=request.seed,
+        initial_checkpoint_path=request.init_dir,
+        checkpoint_period=request.steps,
+        keep_checkpoints=1,
+        log_period=request.log_every,
+        heldout_cluster=request.heldout_cluster,
+    )
+    params = jax.device_get(result.state.params)
+    return FinetuneResult(request.model_dir, params, dict(result.last_metrics))

@@ -1,0 +1,369 @@
+"""Held-out evaluation: a checkpoint on a cluster, a mixture or a list of tasks.
+
+Each eval task (`{entry}_{zs|fs}:{template}`) is scored on its entry's eval split:
+rank classification over the answer options where the entry is a classification task
+(`eval_mode="rank"`) and the example has options, generation + the entry's metric
+otherwise. Results are kept per dataset x template and summarised as the papers do:
+
+  T0 (Sanh et al. 2021, Fig. 4 / Table 6): per dataset, the median over templates and the
+     spread (min, max, interquartile range);
+  FLAN (Wei et al. 2021, Sec. 3): per dataset, the mean over templates; per cluster, the
+     mean of its datasets; overall, the mean over clusters;
+  SNI (Wang et al. 2022): ROUGE-L and exact match per task (metric "rouge" reports both).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+import time
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from flanjax.data import catalog as catalog_lib
+from flanjax.data import tasks as tasks_lib
+from flanjax.data.catalog.entry import CatalogEntry
+from flanjax.data.vocab import padded_vocab_size
+from flanjax.evaluation import generation, metrics, ranking
+from flanjax.model import T5Config
+
+MODES = ("auto", "rank", "generate")
+DEFAULT_LENGTHS = {"inputs": 512, "targets": 64}
+
+
+class UnknownEvalTargetError(ValueError):
+    """A cluster, mixture or task name that does not exist."""
+
+
+class VocabularyMismatchError(ValueError):
+    """The checkpoint's embedding does not fit the tasks' vocabulary."""
+
+
+# -- what to evaluate -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalTask:
+    name: str  # the seqio eval task, e.g. "demo_entailment_zs:0"
+    entry: CatalogEntry
+    fmt: str  # "zs" | "fs"
+    template: str
+
+
+def registry():
+    import seqio  # pylint: disable=g-import-not-at-top
+
+    from flanjax.data import mixtures  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+
+    return seqio
+
+
+def entry_of_task(name: str) -> Optional[CatalogEntry]:
+    """The catalog entry of a training or eval task name, or None."""
+    base = name.split(":", 1)[0]
+    for fmt in sorted(tasks_lib.TRAIN_FORMATS, key=len, reverse=True):
+        suffix = f"_{fmt}"
+        if base.endswith(suffix):
+            try:
+                return catalog_lib.get_entry(base[: -len(suffix)])
+            except KeyError:
+                continue
+    return None
+
+
+def _all_clusters() -> dict[str, list[str]]:
+    """{cluster: [collections that have it]}."""
+    out: dict[str, list[str]] = {}
+    for entry in catalog_lib.all_entries():
+        out.setdefault(entry.cluster, [])
+        if entry.collection not in out[entry.cluster]:
+            out[entry.cluster].append(entry.collection)
+    return out
+
+
+def entries_of_mixture(name: str) -> list[CatalogEntry]:
+    seqio = registry()
+    provider = seqio.get_mixture_or_task(name)
+    tasks = provider.tasks if isinstance(provider, seqio.Mixture) else [provider]
+    out: dict[str, CatalogEntry] = {}
+    for task in tasks:
+        entry = entry_of_task(task.name)
+        if entry is not None:
+            out.setdefault(entry.name, entry)
+    return list(out.values())
+
+
+def resolve_tasks(
+    spec: Union[str, Sequence[str]], *, fmt: str = "zs", collection: Optional[str] = None
+) -> list[EvalTask]:
+    """Eval tasks of a comma-separated list (or list) of clusters, mixtures, entries, tasks.
+
+    A cluster takes every dataset of that cluster in `collection` (needed only when several
+    collections have the cluster); a mixture takes the datasets it trains on; an entry all
+    its templates; an eval task name (`{entry}_{fmt}:{template}`) itself.
+    """
+    if fmt not in tasks_lib.EVAL_FORMATS:
+        raise ValueError(f"eval format must be one of {tasks_lib.EVAL_FORMATS}, got {fmt!r}")
+    seqio = registry()
+    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    if not items:
+        raise UnknownEvalTargetError("Nothing to evaluate: give a cluster, mixture or task name.")
+    clusters = _all_clusters()
+    names: list[str] = []
+    for item in items:
+        if ":" in item:
+            if item not in seqio.TaskRegistry.names():
+                close = difflib.get_close_matches(item, seqio.TaskRegistry.names(), n=5)
+                raise UnknownEvalTargetError(f"Unknown eval task {item!r}; closest: {close}.")
+            names.append(item)
+            continue
+        if item in clusters:
+            owners = clusters[item]
+            if collection is None and len(owners) > 1:
+                raise UnknownEvalTargetError(
+                    f"Cluster {item!r} exists in collections {owners}; say which one "
+                    "(gin EVAL_COLLECTION, --collection, or collection=...)."
+                )
+            coll = collection or owners[0]
+            entries = catalog_lib.entries_in(coll, [item])
+            if not entries:
+                raise UnknownEvalTargetError(
+                    f"Collection {coll!r} has no cluster {item!r}; its clusters: "
+                    f"{catalog_lib.clusters(coll)}."
+                )
+        elif item in seqio.MixtureRegistry.names() or item in seqio.TaskRegistry.names():
+            entries = entries_of_mixture(item)
+        else:
+            try:
+                entries = [catalog_lib.get_entry(item)]
+            except KeyError:
+                known = sorted(clusters) if collection is None else catalog_lib.clusters(collection)
+                close = difflib.get_close_matches(
+                    item, list(clusters) + list(seqio.MixtureRegistry.names()), n=5
+                )
+                raise UnknownEvalTargetError(
+                    f"Unknown cluster, mixture or task {item!r}. Clusters: {known}. "
+                    f"Closest names: {close}."
+                ) from None
+        for entry in entries:
+            if entry.eval_split == entry.train_split:
+                logging.warning("%s has no held-out split; skipped", entry.name)
+                continue
+            names.extend(tasks_lib.eval_task_names(entry, fmt))
+    out = []
+    for name in dict.fromkeys(names):
+        entry = entry_of_task(name)
+        base, template = name.split(":", 1)
+        out.append(EvalTask(name, entry, base.rsplit("_", 1)[1], template))
+    return out
+
+
+# -- data -------------------------------------------------------------------------------
+
+
+def load_examples(
+    task: EvalTask, *, max_examples: Optional[int], lengths: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """The first `max_examples` examples of a task's eval split, as numpy dicts."""
+    seqio = registry()
+    ds = seqio.get_mixture_or_task(task.name).get_dataset(
+        sequence_length=dict(lengths), split=task.entry.eval_split, shuffle=False, num_epochs=1
+    )
+    if max_examples:
+        ds = ds.take(max_examples)
+    return list(ds.as_numpy_iterator())
+
+
+def vocabulary_of(task: EvalTask) -> Any:
+    return registry().get_mixture_or_task(task.name).output_features["targets"].vocabulary
+
+
+def check_vocabulary(config: T5Config, vocabulary: Any, task_name: str) -> None:
+    """A checkpoint fits a vocabulary if every id embeds and the table is not far larger.
+
+    Embeddings are padded (T5: 32,100 ids -> 32,128 rows), so rows beyond the vocabulary
+    are normal; rows beyond its next multiple of 1,024 mean another vocabulary.
+    """
+    size = vocabulary.vocab_size
+    if size > config.vocab_size or config.vocab_size > padded_vocab_size(size, 1024):
+        raise VocabularyMismatchError(
+            f"The checkpoint embeds {config.vocab_size} token ids but task {task_name!r} "
+            f"uses a vocabulary of {size} ids (expected an embedding of {size} to "
+            f"{padded_vocab_size(size, 1024)} rows): the checkpoint was trained with another "
+            "vocabulary. Evaluate it on tasks tokenized with its own SentencePiece model "
+            "(env FLANJAX_VOCAB) or pick the matching checkpoint."
+        )
+
+
+# -- scoring ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TaskResult:
+    task: str
+    dataset: str
+    cluster: str
+    collection: str
+    format: str
+    template: str
+    metric: str
+    values: dict[str, float]
+    score: float  # the metric's headline number (metrics.PRIMARY)
+    num_examples: int
+    num_ranked: int
+    num_generated: int
+    seconds: float
+    samples: list[dict[str, str]] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    mode: str = "auto"  # "auto": rank where options exist and the entry ranks; "rank"; "generate"
+    max_examples: Optional[int] = None
+    lengths: tuple[tuple[str, int], ...] = tuple(DEFAULT_LENGTHS.items())
+    batch_size: int = 32
+    length_normalize: bool = False
+    decode_method: str = "greedy"
+    num_beams: int = 4
+    num_samples: int = 3  # predictions kept per task in results.json
+
+
+def text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _references(example: Mapping[str, Any], cot: bool) -> Union[str, list[str]]:
+    """The gold answer(s): a `references` feature (several answers) if the task has one."""
+    refs = [text(r) for r in example.get("references", ())]
+    if refs:
+        return [generation.postprocess(r, chain_of_thought=cot) for r in refs]
+    return generation.postprocess(text(example["targets_pretokenized"]), chain_of_thought=cot)
+
+
+def evaluate_task(
+    config: T5Config, params: Any, task: EvalTask, settings: EvalSettings = EvalSettings()
+) -> TaskResult:
+    """Scores one eval task; see the module docstring for how the mode is chosen."""
+    if settings.mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {settings.mode!r}")
+    start = time.time()
+    vocabulary = vocabulary_of(task)
+    check_vocabulary(config, vocabulary, task.name)
+    lengths = dict(settings.lengths)
+    examples = load_examples(task, max_examples=settings.max_examples, lengths=lengths)
+    if settings.mode == "rank":
+        ranking.check_has_options(examples, task.name)
+    rank_idx, gen_idx = [], []
+    for i, ex in enumerate(examples):
+        use_rank = settings.mode == "rank" or (
+            settings.mode == "auto" and task.entry.eval_mode == "rank" and ranking.options_of(ex)
+        )
+        (rank_idx if use_rank else gen_idx).append(i)
+    predictions: list[str] = [""] * len(examples)
+    if rank_idx:
+        result = ranking.rank_classify(
+            config, params, vocabulary, [examples[i] for i in rank_idx], task_name=task.name,
+            batch_size=settings.batch_size, length_normalize=settings.length_normalize,
+            max_option_length=lengths["targets"],
+        )
+        for i, p in zip(rank_idx, result.predictions):
+            predictions[i] = p
+    if gen_idx:
+        texts = generation.decode(
+            config, params, vocabulary, [examples[i] for i in gen_idx],
+            batch_size=settings.batch_size, max_decode_length=lengths["targets"],
+            method=settings.decode_method, num_beams=settings.num_beams,
+        )
+        for i, t in zip(gen_idx, texts):
+            predictions[i] = t
+    cot = bool(task.entry.rationale_field)
+    targets = [_references(ex, cot) for ex in examples]
+    answers = [generation.postprocess(p, chain_of_thought=cot) for p in predictions]
+    metric = task.entry.metric
+    values = metrics.get_metric(metric)(targets, answers) if examples else {metrics.PRIMARY[metric]: 0.0}
+    if metric == "rouge":  # SNI's table reports exact match beside ROUGE-L
+        values.update(metrics.exact_match(targets, answers))
+    samples = [
+        {"inputs": text(ex["inputs_pretokenized"]), "target": text(ex["targets_pretokenized"]),
+         "prediction": p}
+        for ex, p in list(zip(examples, predictions))[: settings.num_samples]
+    ]
+    return TaskResult(
+        task=task.name, dataset=task.entry.name, cluster=task.entry.cluster,
+        collection=task.entry.collection, format=task.fmt, template=task.template,
+        metric=metric, values=values, score=metrics.primary_value(metric, values),
+        num_examples=len(examples), num_ranked=len(rank_idx), num_generated=len(gen_idx),
+        seconds=time.time() - start, samples=samples,
+    )
+
+
+def evaluate(
+    config: T5Config,
+    params: Any,
+    tasks: Iterable[EvalTask],
+    settings: EvalSettings = EvalSettings(),
+    *,
+    log: bool = True,
+) -> dict[str, Any]:
+    """Every task's result plus the aggregates: {"tasks", "datasets", "clusters", "overall"}."""
+    results = []
+    for task in tasks:
+        result = evaluate_task(config, params, task, settings)
+        if log:
+            logging.info("%s: %s = %.2f (%d examples, %.1fs)", result.task, result.metric,
+                         result.score, result.num_examples, result.seconds)
+        results.append(result)
+    return {"tasks": [r.to_dict() for r in results], **aggregate(results)}
+
+
+# -- aggregates -------------------------------------------------------------------------
+
+
+def _spread(scores: Sequence[float]) -> dict[str, float]:
+    a = np.asarray(scores, np.float64)
+    q25, q75 = np.percentile(a, [25, 75])
+    return {
+        "median": float(np.median(a)),
+        "mean": float(np.mean(a)),
+        "min": float(np.min(a)),
+        "max": float(np.max(a)),
+        "std": float(np.std(a)),
+        "iqr": float(q75 - q25),
+        "num_templates": int(a.size),
+    }
+
+
+def aggregate(results: Sequence[Union[TaskResult, Mapping[str, Any]]]) -> dict[str, Any]:
+    """T0's and FLAN's summaries of per-template results.
+
+    datasets: {dataset: {median, mean, min, max, std, iqr, num_templates, cluster, metric}}
+      over the templates of each (dataset, format);
+    clusters: {cluster: {mean (of dataset means), median (of dataset medians), datasets}};
+    overall: mean of the cluster means.
+    """
+    rows = [r.to_dict() if isinstance(r, TaskResult) else dict(r) for r in results]
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = row["dataset"] if row.get("format", "zs") == "zs" else f"{row['dataset']}_{row['format']}"
+        by_dataset.setdefault(key, []).append(row)
+    datasets = {}
+    for key, group in by_dataset.items():
+        datasets[key] = {
+            **_spread([g["score"] for g in group]),
+            "cluster": group[0]["cluster"],
+            "metric": group[0]["metric"],
+            "templates": {g["template"]: g["score"] for g in group},
+        }
+    clusters: dict[str, dict[str, Any]] = {}
+    for key, d in datasets.items():
+        clusters.setdefault(d["cluster"], {"datasets": []})["datasets"].append(key)
+    for name, c in clusters.items():
+        c["mean"] = float(np.mean([datasets[k]["mean"] for k in c["datasets"]]))
+        c["median"] = float(np.mean([datasets[k]["median"] for k in c["datasets"]]))
+    overall = float(np.mean([c["mean"] for c in clusters.values()])) if clusters else 0.0
+    return {"datasets": datasets, "clusters": clusters, "overall": overall}

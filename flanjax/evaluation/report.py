@@ -1,0 +1,240 @@
+"""Evaluation reports: results.json (every number), results.md, TensorBoard scalars, plots.
+
+`runs` below is `{run_name: results}` where `results` is what
+`flanjax.evaluation.heldout.evaluate` returns (tasks, datasets, clusters, overall). One
+run is a single checkpoint; several compare checkpoints dataset by dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+Results = Mapping[str, Any]
+
+
+# -- tables -----------------------------------------------------------------------------
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:.1f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def dataset_table(runs: Mapping[str, Results]) -> str:
+    """One row per (cluster, dataset): each run's mean over templates [min-max], median."""
+    names = list(runs)
+    datasets: dict[str, dict[str, Any]] = {}
+    for results in runs.values():
+        for key, d in results["datasets"].items():
+            datasets.setdefault(key, d)
+    header = ["cluster", "dataset", "metric", "templates"] + [
+        f"{n} mean [min-max] / median" for n in names
+    ]
+    rows = []
+    for key, d in sorted(datasets.items(), key=lambda kv: (kv[1]["cluster"], kv[0])):
+        row = [d["cluster"], key, d["metric"], d["num_templates"]]
+        for n in names:
+            r = runs[n]["datasets"].get(key)
+            row.append(
+                "-" if r is None else f"{r['mean']:.1f} [{r['min']:.1f}-{r['max']:.1f}] / {r['median']:.1f}"
+            )
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
+def cluster_table(runs: Mapping[str, Results]) -> str:
+    """One row per cluster: each run's FLAN-style mean (datasets' template means averaged)."""
+    names = list(runs)
+    clusters: list[str] = []
+    for results in runs.values():
+        clusters += [c for c in results["clusters"] if c not in clusters]
+    rows = [
+        [c] + [runs[n]["clusters"][c]["mean"] if c in runs[n]["clusters"] else "-" for n in names]
+        for c in clusters
+    ]
+    rows.append(["**overall**"] + [runs[n]["overall"] for n in names])
+    return markdown_table(["cluster"] + names, rows)
+
+
+def template_table(results: Results) -> str:
+    """Every (dataset, template) score of one run: the raw numbers behind the aggregates."""
+    rows = [
+        [t["cluster"], t["dataset"], t["format"], t["template"], t["metric"], t["score"],
+         t["num_examples"], f"{t['num_ranked']}/{t['num_generated']}"]
+        for t in results["tasks"]
+    ]
+    return markdown_table(
+        ["cluster", "dataset", "format", "template", "metric", "score", "examples",
+         "ranked/generated"],
+        rows,
+    )
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+def write_json(path: str, data: Any) -> str:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=float)
+    return path
+
+
+class ScalarWriter:
+    """TensorBoard scalars in event files, with TensorFlow alone.
+
+    `tf.summary.scalar` needs the `tensorboard` package; this writes the same records (a
+    float tensor tagged with the "scalars" plugin, as tensorboard's scalar v2 does) through
+    the generic `tf.summary.write`, so event files are written wherever TF is installed.
+    """
+
+    def __init__(self, log_dir: str):
+        import tensorflow as tf  # pylint: disable=g-import-not-at-top
+        from tensorflow.core.framework import summary_pb2  # pylint: disable=g-import-not-at-top
+
+        self._tf = tf
+        self._metadata = summary_pb2.SummaryMetadata()
+        self._metadata.plugin_data.plugin_name = "scalars"
+        self._writer = tf.summary.create_file_writer(log_dir)
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        with self._writer.as_default():
+            self._tf.summary.write(
+                tag, self._tf.constant(float(value), self._tf.float32), step=int(step),
+                metadata=self._metadata,
+            )
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.flush()
+        self._writer.close()
+
+
+def write_tensorboard(log_dir: str, results: Results, step: int = 0, prefix: str = "eval") -> None:
+    """Scalars `{prefix}/overall`, per cluster, per dataset (template mean/median), per task."""
+    writer = ScalarWriter(log_dir)
+    writer.scalar(f"{prefix}/overall", results["overall"], step)
+    for name, c in results["clusters"].items():
+        writer.scalar(f"{prefix}/cluster/{name}", c["mean"], step)
+    for name, d in results["datasets"].items():
+        writer.scalar(f"{prefix}/dataset/{name}/mean", d["mean"], step)
+        writer.scalar(f"{prefix}/dataset/{name}/median", d["median"], step)
+    for t in results["tasks"]:
+        writer.scalar(f"{prefix}/task/{t['task'].replace(':', '/')}", t["score"], step)
+    writer.close()
+
+
+def _pyplot():
+    import matplotlib  # pylint: disable=g-import-not-at-top
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+    return plt
+
+
+def plot_datasets(runs: Mapping[str, Results], path: str, title: str = "") -> str:
+    """Grouped bars: per dataset, each run's mean over templates, min-max as error bars."""
+    plt = _pyplot()
+    keys: list[str] = []
+    for results in runs.values():
+        keys += [k for k in results["datasets"] if k not in keys]
+    width = 0.8 / max(len(runs), 1)
+    x = np.arange(len(keys))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(keys) + 2), 4.0))
+    for i, (name, results) in enumerate(runs.items()):
+        d = [results["datasets"].get(k) for k in keys]
+        means = [v["mean"] if v else np.nan for v in d]
+        # max(0, .): the mean of equal scores can round a hair past them.
+        lo = [max(0.0, v["mean"] - v["min"]) if v else 0.0 for v in d]
+        hi = [max(0.0, v["max"] - v["mean"]) if v else 0.0 for v in d]
+        ax.bar(x + (i - (len(runs) - 1) / 2) * width, means, width, yerr=[lo, hi], capsize=2,
+               label=name)
+    ax.set_xticks(x)
+    ax.set_xticklabels(
+        [f"{k}\n({runs[next(iter(runs))]['datasets'].get(k, {}).get('cluster', '')})" for k in keys],
+        rotation=30, ha="right", fontsize=8,
+    )
+    ax.set_ylabel("score (mean over templates; bars: min-max)")
+    ax.set_title(title or "zero-shot score per dataset")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_clusters_vs_num_training(
+    points: Sequence[Mapping[str, Any]], path: str, title: str = ""
+) -> str:
+    """FLAN's Fig. 7: held-out cluster score against the number of training clusters.
+
+    points: [{"heldout": cluster, "num_training_clusters": n, "score": s}, ...]; one line per
+    held-out cluster, plus their average.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    by_cluster: dict[str, list[tuple[int, float]]] = {}
+    for p in points:
+        by_cluster.setdefault(p["heldout"], []).append((int(p["num_training_clusters"]), float(p["score"])))
+    all_x = sorted({x for v in by_cluster.values() for x, _ in v})
+    for name, values in sorted(by_cluster.items()):
+        values.sort()
+        ax.plot([v[0] for v in values], [v[1] for v in values], marker="o", label=name)
+    if len(by_cluster) > 1:
+        avg = [np.mean([s for v in by_cluster.values() for x, s in v if x == n]) for n in all_x]
+        ax.plot(all_x, avg, marker="s", linestyle="--", color="black", label="average")
+    scores = [float(p["score"]) for p in points]
+    if scores and min(scores) >= 0 and max(scores) <= 100:
+        ax.set_ylim(0, 100)  # percent: keep small differences from looking large
+    ax.set_xticks(all_x)
+    ax.set_xlabel("number of training clusters")
+    ax.set_ylabel("held-out cluster score")
+    ax.set_title(title or "held-out cluster vs. number of training clusters")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_report(
+    out_dir: str,
+    runs: Mapping[str, Results],
+    *,
+    title: str = "flanjax evaluation",
+    extra: Optional[Mapping[str, Any]] = None,
+    tensorboard: bool = True,
+    step: int = 0,
+) -> dict[str, str]:
+    """results.json, results.md, datasets.png and TensorBoard scalars (per run) in out_dir."""
+    os.makedirs(out_dir, exist_ok=True)
+    files = {"json": write_json(os.path.join(out_dir, "results.json"),
+                                {"runs": dict(runs), **dict(extra or {})})}
+    parts = [f"# {title}", "", "## Clusters (FLAN: mean over templates, then datasets)", "",
+             cluster_table(runs), "", "## Datasets (T0: spread over templates)", "",
+             dataset_table(runs), ""]
+    for name, results in runs.items():
+        parts += [f"## Templates: {name}", "", template_table(results), ""]
+    files["md"] = os.path.join(out_dir, "results.md")
+    with open(files["md"], "w") as f:
+        f.write("\n".join(parts))
+    files["plot"] = plot_datasets(runs, os.path.join(out_dir, "datasets.png"), title)
+    if tensorboard:
+        for name, results in runs.items():
+            log_dir = os.path.join(out_dir, "tensorboard", name)
+            write_tensorboard(log_dir, results, step=step)
+        files["tensorboard"] = os.path.join(out_dir, "tensorboard")
+    return files

@@ -1,0 +1,100 @@
+"""Rank classification against per-option losses of transformers' T5 on the same weights."""
+
+import numpy as np
+import pytest
+import torch
+import transformers
+
+from flanjax.convert import load_hf_t5
+from flanjax.data.vocab import get_vocabulary, padded_vocab_size
+from flanjax.evaluation import generation, ranking
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    vocab = get_vocabulary("bundled")
+    torch.manual_seed(3)
+    hf_config = transformers.T5Config(
+        vocab_size=padded_vocab_size(vocab), d_model=32, d_kv=8, d_ff=48, num_layers=2,
+        num_heads=4, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+        dropout_rate=0.0, decoder_start_token_id=0,
+    )
+    model = transformers.T5ForConditionalGeneration(hf_config).eval()
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # a random T5 is nearly uniform; redraw so options differ clearly
+        for name, param in model.named_parameters():
+            std = 0.1 if "layer_norm" in name else 0.3
+            param.copy_((1.0 if "layer_norm" in name else 0.0) + std * torch.randn(param.shape, generator=generator))
+    path = str(tmp_path_factory.mktemp("hf_rank"))
+    model.save_pretrained(path)
+    config, params = load_hf_t5(path, dtype="float32")
+    return model, vocab, config, params
+
+
+def _hf_option_log_likelihood(model, input_ids, option_ids):
+    labels = torch.tensor([option_ids], dtype=torch.long)
+    with torch.no_grad():
+        out = model(
+            input_ids=torch.tensor([input_ids], dtype=torch.long),
+            attention_mask=torch.ones((1, len(input_ids)), dtype=torch.long),
+            labels=labels,
+        )
+    return -out.loss.item() * len(option_ids)
+
+
+def _examples(vocab):
+    texts = [
+        ("Premise: the cat sleeps. Hypothesis: a cat rests. Entailed?",
+         ["yes", "it is not possible to tell", "no"]),
+        ("Review: great product, works well. Positive or negative?", ["positive", "negative"]),
+        ("Which number is larger, 991 or 2?", ["991", "2"]),
+    ]
+    return [
+        {"inputs": np.array(vocab.encode(t) + [1], np.int32), "answer_options": [o.encode() for o in opts],
+         "template_id": b"0"}
+        for t, opts in texts
+    ]
+
+
+@pytest.mark.parametrize("batch_size", [2, 4])
+def test_rank_scores_match_transformers(reference, batch_size):
+    model, vocab, config, params = reference
+    examples = _examples(vocab)
+    result = ranking.rank_classify(config, params, vocab, examples, batch_size=batch_size)
+    for ex, scores, means, pred in zip(examples, result.scores, result.mean_scores, result.predictions):
+        options = ranking.options_of(ex)
+        assert len(scores) == len(options)
+        want = []
+        for option, got, got_mean in zip(options, scores, means):
+            ids = vocab.encode(option) + [1]
+            ref = _hf_option_log_likelihood(model, ex["inputs"].tolist(), ids)
+            np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(got_mean, ref / len(ids), rtol=1e-4, atol=1e-4)
+            want.append(ref)
+        assert pred == options[int(np.argmax(want))]
+
+
+def test_length_normalised_choice(reference):
+    _, vocab, config, params = reference
+    examples = _examples(vocab)
+    result = ranking.rank_classify(config, params, vocab, examples, length_normalize=True)
+    for ex, means, pred in zip(examples, result.mean_scores, result.predictions):
+        assert pred == ranking.options_of(ex)[int(np.argmax(means))]
+
+
+def test_rank_without_options_names_the_task(reference):
+    _, vocab, config, params = reference
+    examples = _examples(vocab)
+    examples[1]["answer_options"] = []
+    with pytest.raises(ranking.NoAnswerOptionsError, match="demo_facts_qa_zs:2.*no answer options"):
+        ranking.rank_classify(config, params, vocab, examples, task_name="demo_facts_qa_zs:2")
+
+
+def test_generation_detokenizes_and_extracts_cot(reference):
+    _, vocab, config, params = reference
+    ids = vocab.encode("positive") + [1, 0, 0]
+    assert generation.detokenize(vocab, ids) == "positive"
+    texts = generation.decode(config, params, vocab, _examples(vocab), batch_size=2, max_decode_length=5)
+    assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
+    assert generation.postprocess("2 + 2 is 4. So the answer is 4.", chain_of_thought=True) == "4"
+    assert generation.postprocess(" 4 ", chain_of_thought=False) == "4"
