@@ -1,0 +1,127 @@
+"""Flag parsing shared by the gin entry points (`python -m flanjax.train|eval|infer`).
+
+    --gin_file=PATH        (repeatable) a gin file, found as given or under a search path
+    --gin.KEY=VALUE        (repeatable) a binding; `--gin.MODEL_DIR=/tmp/run` works without
+                           quotes (a value that is not a Python literal, `@ref` or `%MACRO`
+                           is taken as a string)
+    --gin_search_paths=A,B (repeatable) where `include` and --gin_file look; the repository's
+                           `gin_configs/` and the current directory are always searched
+
+Errors in gin files, typos in bindings and missing required macros become one line,
+`error: ...`, naming the culprit, and exit status 2 (`GinError`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import logging
+import os
+from typing import Sequence
+
+import gin
+
+REPO_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin_configs")
+
+
+class GinError(Exception):
+    """A gin problem, reported to the user as one line."""
+
+
+def one_line(error: BaseException) -> str:
+    """The informative first line of a gin exception (gin appends the file/line below)."""
+    lines = [l.strip() for l in str(error).splitlines() if l.strip()]
+    if not lines:
+        return type(error).__name__
+    head = lines[0]
+    where = next((l for l in lines[1:] if l.startswith("In ") and ("file" in l or "line" in l)), None)
+    return f"{head} ({where})" if where else head
+
+
+def _as_binding(key: str, value: str) -> str:
+    value = value.strip()
+    if value.startswith(("@", "%", "'", '"')) or value in ("None", "True", "False"):
+        return f"{key} = {value}"
+    try:
+        ast.literal_eval(value)
+        return f"{key} = {value}"
+    except (ValueError, SyntaxError):
+        return f"{key} = {value!r}"
+
+
+def split_gin_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Separates `--gin.KEY=VALUE` flags (as gin bindings) from the other arguments."""
+    bindings, rest = [], []
+    for arg in argv:
+        if arg.startswith("--gin."):
+            body = arg[len("--gin."):]
+            if "=" not in body:
+                raise GinError(f"--gin.{body}: expected --gin.KEY=VALUE")
+            key, value = body.split("=", 1)
+            bindings.append(_as_binding(key, value))
+        else:
+            rest.append(arg)
+    return bindings, rest
+
+
+def add_gin_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gin_file", action="append", default=[], help="gin file (repeatable)")
+    parser.add_argument("--gin_search_paths", action="append", default=[], help="comma-separated dirs")
+
+
+def parse_gin(gin_files: Sequence[str], bindings: Sequence[str], search_paths: Sequence[str] = ()) -> None:
+    """Parses files then bindings (later wins), as T5X's `gin_utils.parse_gin_flags`."""
+    paths = [p for group in search_paths for p in group.split(",") if p] + [REPO_GIN_DIR, os.getcwd()]
+    for path in paths:
+        gin.add_config_file_search_path(os.path.abspath(path))
+    files = []
+    for name in gin_files:
+        found = name if os.path.exists(name) else next(
+            (os.path.join(p, name) for p in paths if os.path.exists(os.path.join(p, name))), None
+        )
+        if found is None:
+            raise GinError(f"gin file not found: {name} (searched {', '.join(paths)})")
+        files.append(found)
+    # gin logs "Path not found" for each search path it tries before the one that works.
+    quiet = _DropPathNotFound()
+    logging.getLogger().addFilter(quiet)
+    try:
+        gin.parse_config_files_and_bindings(files, list(bindings), finalize_config=False)
+    except Exception as e:  # gin raises ValueError/SyntaxError/IOError/...: all mean bad config
+        raise GinError(f"gin: {one_line(e)}") from e
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
+class _DropPathNotFound(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Path not found")
+
+
+_UNSET = object()
+
+
+def macro_value(name: str, optional: bool = False):
+    """The value bound to macro `name`; GinError if %gin.REQUIRED (or unset, unless optional)."""
+    try:
+        value = gin.query_parameter(f"%{name}")
+    except ValueError:
+        if optional:
+            return _UNSET
+        raise GinError(f"gin macro {name} is required but not set; pass --gin.{name}=...") from None
+    if repr(value) == "%gin.REQUIRED":
+        raise GinError(f"gin macro {name} is required but not set; pass --gin.{name}=...")
+    return value
+
+
+def check_macros(names: Sequence[str], optional: bool = False) -> None:
+    for name in names:
+        macro_value(name, optional)
+
+
+def write_config(path: str, operative: bool = False) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(gin.operative_config_str() if operative else gin.config_str())
+
+

@@ -1,0 +1,298 @@
+"""The training loop: the gin-configurable `train` that `python -m flanjax.train` calls.
+
+It wires the pieces together: mesh and rules (`partitioning`), host-local seqio input
+(`input_pipeline`), Adafactor (`optimizers`), the compiled step (`trainer`), orbax
+checkpoints (`checkpoints`) and metrics (`metrics`). Everything here runs on the host; the
+only device work is `Trainer.train_step` / `eval_step`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import gin
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from flanjax.model import T5Config, flops_per_token
+from flanjax.train import checkpoints as ckpt_lib
+from flanjax.train import input_pipeline
+from flanjax.train import metrics as metrics_lib
+from flanjax.train import optimizers
+from flanjax.train import partitioning
+from flanjax.train.trainer import LossConfig, Trainer
+
+# A held-out evaluation callable (the evaluation package plugs one in through gin):
+#   hook(step, params, model_config) -> {metric: float} or None
+EvalHook = Callable[[int, Any, T5Config], Mapping[str, float] | None]
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN/inf; the run stopped without saving the bad state."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int
+    status: str  # "done" | "preempted"
+    last_metrics: dict
+    state: Any = None
+
+
+def _check_vocab(config: T5Config, mixture_or_task_name: str) -> None:
+    from flanjax.data import mixtures
+    from flanjax.data import vocab as vocab_lib
+
+    task = mixtures.get_mixture_or_task(mixture_or_task_name)
+    vocab = task.output_features["targets"].vocabulary
+    needed = vocab_lib.padded_vocab_size(vocab, multiple=1)
+    if config.vocab_size < needed:
+        raise ValueError(
+            f"model vocab_size {config.vocab_size} is smaller than {mixture_or_task_name!r}'s "
+            f"vocabulary ({needed} ids); set make_config.vocab_size = "
+            f"{vocab_lib.padded_vocab_size(vocab)} (padded to a multiple of 128)"
+        )
+
+
+def _mean_metrics(window: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    host = jax.device_get(list(window))
+    keys = host[0].keys()
+    out = {k: float(np.mean([m[k] for m in host])) for k in keys}
+    # Token counts are per step; report totals as per-step means too (already the mean).
+    return out
+
+
+@gin.configurable(denylist=["host_batches", "eval_host_batches"])
+def train(
+    *,
+    model_config: T5Config = gin.REQUIRED,
+    mixture_or_task_name: str = gin.REQUIRED,
+    task_feature_lengths: Mapping[str, int] = gin.REQUIRED,
+    train_steps: int = gin.REQUIRED,
+    batch_size: int = gin.REQUIRED,
+    model_dir: str = gin.REQUIRED,
+    seed: int = 0,
+    initial_checkpoint_path: str | None = None,
+    checkpoint_period: int = 1000,
+    keep_checkpoints: int | None = 3,
+    async_checkpointing: bool = True,
+    log_period: int = 10,
+    eval_period: int = 0,
+    eval_batches: int = 4,
+    eval_split: str = "validation",
+    eval_hook: EvalHook | None = None,
+    heldout_cluster: str | None = None,
+    mesh_shape: Sequence[int] = (-1, 1),
+    logical_rules: str | Sequence[tuple[str, Any]] = "data_parallel",
+    num_microbatches: int = 1,
+    z_loss: float = 1e-4,
+    label_smoothing: float = 0.0,
+    loss_normalizing_factor: float | None = None,
+    pack: bool = True,
+    use_cached: bool = False,
+    peak_flops: float | None = None,
+    host_batches: Iterable[Mapping[str, np.ndarray]] | None = None,
+    eval_host_batches: Sequence[Mapping[str, np.ndarray]] | None = None,
+    stop_after_steps: int | None = None,
+) -> TrainResult:
+    """Trains `model_config` on a seqio mixture for `train_steps` steps; resumes if it can.
+
+    The run resumes from the latest checkpoint in MODEL_DIR when there is one; otherwise it
+    starts from INITIAL_CHECKPOINT_PATH's parameters (fine-tuning) or from scratch.
+    `host_batches` (tests) replaces the seqio stream by any iterable of this process's
+    rows; it must already start at the resumed step. `stop_after_steps` ends the run
+    early, as if interrupted (tests of resumption).
+    """
+    model_dir = os.path.abspath(model_dir)
+    rules = partitioning.get_rules(logical_rules)
+    mesh = partitioning.make_mesh(mesh_shape)
+    dp = partitioning.data_parallel_size(mesh, rules)
+    host_batch_size = input_pipeline.check_batch_size(
+        batch_size, process_count=jax.process_count(), data_parallel_size=dp,
+        num_microbatches=num_microbatches,
+    )
+
+    # -- input -----------------------------------------------------------------------
+    ds = None
+    if host_batches is None:
+        _check_vocab(model_config, mixture_or_task_name)
+        ds = input_pipeline.make_dataset(
+            mixture_or_task_name, task_feature_lengths, host_batch_size, split="train",
+            seed=seed, pack=pack, use_cached=use_cached,
+        )
+        shapes = input_pipeline.batch_shapes(ds, batch_size)
+    else:
+        host_batches = iter(host_batches)
+        first = next(host_batches)
+        shapes = {k: jax.ShapeDtypeStruct((batch_size,) + np.shape(v)[1:], np.int32) for k, v in first.items()}
+        host_batches = _chain([first], host_batches)
+
+    # -- trainer and state -----------------------------------------------------------
+    schedule = optimizers.make_schedule()
+    tx = optimizers.make_optimizer(schedule)
+    loss_config = LossConfig(z_loss, label_smoothing, loss_normalizing_factor)
+    trainer = Trainer(model_config, tx, schedule, mesh, rules, shapes, loss_config, num_microbatches)
+    checkpointer = ckpt_lib.Checkpointer(
+        model_dir, period=checkpoint_period, max_to_keep=keep_checkpoints, async_save=async_checkpointing
+    )
+    ckpt_lib.write_model_config(model_dir, model_config)
+    latest = checkpointer.latest_step()
+    if latest is not None:
+        state = checkpointer.restore(trainer.abstract_state, latest)
+        origin = f"resumed from step {latest} ({checkpointer.directory})"
+    elif initial_checkpoint_path:
+        abstract = jax.tree.map(
+            lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), trainer.abstract_state.params
+        )
+        params = ckpt_lib.load_initial_params(
+            initial_checkpoint_path, model_config, abstract, trainer.abstract_state
+        )
+        state = trainer.state_from_params(params)
+        origin = f"parameters from {initial_checkpoint_path}"
+    else:
+        state = trainer.init_state(jax.random.key(seed))
+        origin = "random initialisation"
+    start_step = int(jax.device_get(state.step))
+    dropout_rng = jax.random.fold_in(jax.random.key(seed), 1)
+
+    if ds is not None:
+        host_batches = input_pipeline.train_host_batches(ds, start_step)
+    batches = input_pipeline.global_batches(host_batches, trainer.batch_shardings, batch_size)
+
+    val_batches: list = []
+    if eval_period:
+        if eval_host_batches is not None:
+            val_host = list(eval_host_batches)
+        else:
+            val_ds = input_pipeline.make_dataset(
+                mixture_or_task_name, task_feature_lengths, host_batch_size, split=eval_split,
+                seed=seed, shuffle=False, num_epochs=1, pack=pack, use_cached=use_cached,
+            )
+            val_host = input_pipeline.first_batches(val_ds, eval_batches)
+        val_batches = [input_pipeline.to_global(b, trainer.batch_shardings, batch_size) for b in val_host]
+
+    lengths = {k: v.shape[1] for k, v in shapes.items()}
+    in_len, tgt_len = lengths["encoder_input_tokens"], lengths["decoder_target_tokens"]
+    tokens_per_step = batch_size * (in_len + tgt_len)
+    logger = metrics_lib.MetricsLogger(
+        model_dir,
+        flops_per_step=flops_per_token(model_config, in_len, tgt_len) * tokens_per_step,
+        tokens_per_step=tokens_per_step,
+        num_devices=mesh.size,
+        peak_flops=peak_flops,
+        total_steps=train_steps,
+    )
+    logger.log_text(
+        f"[train] {mixture_or_task_name}: steps {start_step}->{train_steps}, batch {batch_size}, "
+        f"lengths {dict(task_feature_lengths)}, mesh {dict(zip(mesh.axis_names, mesh.devices.shape))}, "
+        f"rules {logical_rules if isinstance(logical_rules, str) else 'custom'}, "
+        f"{jax.process_count()} process(es), {origin}"
+    )
+
+    watcher = ckpt_lib.PreemptionWatcher()
+    window: list = []
+    last_record: dict = {}
+    last_saved = latest
+    bad = jnp.zeros((), bool)
+    status = "done"
+    step = start_step
+    timer = time.perf_counter()
+    window_steps = 0
+    end_step = train_steps if stop_after_steps is None else min(train_steps, start_step + stop_after_steps)
+
+    def check_finite() -> None:
+        if bool(jax.device_get(bad)):
+            losses = [float(m["loss"]) for m in jax.device_get(window)]
+            where = next((start_step + i for i, x in enumerate(losses) if not np.isfinite(x)), None)
+            raise NonFiniteLossError(
+                f"non-finite loss (last values {losses[-3:]}) before step {step}"
+                + (f" (first seen in the current window near step {where})" if where else "")
+                + f"; stopping. The last good checkpoint is step {last_saved} in {checkpointer.directory}"
+            )
+
+    try:
+        while step < end_step:
+            batch = next(batches)
+            state, step_metrics = trainer.train_step(state, batch, dropout_rng)
+            step += 1
+            # Finite loss and gradients mean the new parameters are finite too.
+            bad = bad | ~jnp.isfinite(step_metrics["loss"]) | ~jnp.isfinite(step_metrics["grad_norm"])
+            window.append(step_metrics)
+            window_steps += 1
+            if step == start_step + 1:  # compilation: keep it out of the throughput numbers
+                jax.block_until_ready(step_metrics)
+                timer, window_steps = time.perf_counter(), 0
+            if step % log_period == 0 or step == end_step:
+                check_finite()
+                mean = _mean_metrics(window)
+                elapsed = time.perf_counter() - timer
+                seconds = elapsed / window_steps if window_steps else float("nan")
+                last_record = logger.log_train(step, mean, seconds, mean.get("num_examples", 0.0))
+                window, window_steps, timer = [], 0, time.perf_counter()
+            if eval_period and (step % eval_period == 0 or step == train_steps):
+                _evaluate(trainer, state, val_batches, eval_hook, logger, step, model_config)
+                timer = time.perf_counter()
+            if watcher.should_stop(step):
+                check_finite()
+                checkpointer.save(step, state, force=True)
+                checkpointer.wait()
+                last_saved = step
+                logger.log_text(f"[train] SIGTERM: saved step {step} in {checkpointer.directory}; stopping")
+                status = "preempted"
+                break
+            if step % checkpoint_period == 0 or step == train_steps:
+                check_finite()
+                checkpointer.save(step, state, force=True)
+                last_saved = step
+        checkpointer.wait()
+        _log_data_counts(logger)
+    finally:
+        watcher.restore_handler()
+        checkpointer.close()
+        logger.close()
+        del batches
+    return TrainResult(step=step, status=status, last_metrics=last_record, state=state)
+
+
+def _evaluate(trainer, state, val_batches, eval_hook, logger, step, model_config) -> None:
+    if val_batches:
+        totals: dict[str, float] = {}
+        for batch in val_batches:
+            for k, v in jax.device_get(trainer.eval_step(state.params, batch)).items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+        n = max(totals["num_tokens"], 1.0)
+        logger.log_eval(
+            step,
+            {
+                "cross_entropy": totals["cross_entropy"] / n,
+                "token_accuracy": totals["correct"] / n,
+                "num_tokens": totals["num_tokens"],
+            },
+        )
+    if eval_hook is not None:
+        result = eval_hook(step, state.params, model_config)
+        if result:
+            logger.log_eval(step, result, prefix="heldout")
+
+
+def _log_data_counts(logger) -> None:
+    """Examples truncated to the feature lengths, and examples the renderer skipped."""
+    try:
+        from flanjax.data import render, tasks
+    except ImportError:  # pragma: no cover
+        return
+    for title, counts in (("over the feature lengths (truncated)", tasks.overflow_counts()),
+                          ("skipped by the renderer", render.skipped_counts())):
+        if counts:
+            shown = ", ".join(f"{'/'.join(map(str, k))}: {v}" for k, v in sorted(counts.items())[:10])
+            more = f" (+{len(counts) - 10} more)" if len(counts) > 10 else ""
+            logger.log_text(f"[train] examples {title} on this host: {shown}{more}")
+
+
+def _chain(*iterables):
+    for it in iterables:
+        yield from it

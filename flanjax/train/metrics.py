@@ -1,0 +1,180 @@
+"""Training metrics: TensorBoard events, `MODEL_DIR/train_metrics.jsonl`, a progress line, MFU.
+
+`train_metrics.jsonl`: one JSON object per logged step (step, loss, cross_entropy, z_loss,
+token_accuracy, learning_rate, grad_norm, num_tokens, num_examples, steps_per_second,
+tokens_per_second, target_tokens_per_second, examples_per_second, mfu), means over the
+steps since the previous line. `eval_metrics.jsonl`: validation (`eval/...`) and held-out
+(`heldout/...`) records. TensorBoard gets both under `MODEL_DIR/tensorboard`.
+
+MFU (model FLOPs utilisation) = model FLOPs per step / (step time x peak FLOP/s x devices).
+Model FLOPs come from `flanjax.model.flops_per_token` (forward + backward, matmuls only)
+times the tokens the step processes (batch x (input length + target length), padding
+included: the matmuls run over it). Peaks are dense bf16 per chip from the vendors' sheets;
+CPU has no sheet, so its float32 matmul rate is measured once (or pass `peak_flops`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Mapping
+
+import jax
+import numpy as np
+
+# Dense bf16 peak FLOP/s per device, keyed by a lower-case substring of `device_kind`.
+PEAK_FLOPS: dict[str, float] = {
+    "tpu v4": 275e12,
+    "tpu v5 lite": 197e12,  # v5e
+    "tpu v5e": 197e12,
+    "tpu v5p": 459e12,
+    "tpu v5": 459e12,  # "TPU v5" is v5p
+    "tpu v6 lite": 918e12,  # v6e (Trillium)
+    "h100": 989e12,  # SXM, dense
+    "h200": 989e12,
+    "a100": 312e12,
+}
+# Names accepted by `python -m flanjax.plan --device`.
+DEVICE_ALIASES = {"tpu-v4": "tpu v4", "tpu-v5e": "tpu v5e", "tpu-v5p": "tpu v5p", "h100": "h100", "a100": "a100"}
+
+_CPU_PEAK: float | None = None
+
+
+def measured_cpu_peak(size: int = 1024, repeats: int = 3) -> float:
+    """float32 matmul FLOP/s of this host (the best of a few runs), cached."""
+    global _CPU_PEAK
+    if _CPU_PEAK is None:
+        a = np.ones((size, size), np.float32)
+        f = jax.jit(lambda x: x @ x, backend="cpu")
+        jax.block_until_ready(f(a))
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            jax.block_until_ready(f(a))
+            best = min(best, time.perf_counter() - start)
+        _CPU_PEAK = 2.0 * size**3 / best
+    return _CPU_PEAK
+
+
+def peak_flops_per_device(device_kind: str | None = None) -> float | None:
+    kind = (device_kind or jax.devices()[0].device_kind).lower()
+    for key in sorted(PEAK_FLOPS, key=len, reverse=True):
+        if key in kind:
+            return PEAK_FLOPS[key]
+    if jax.devices()[0].platform == "cpu":
+        return measured_cpu_peak()
+    return None
+
+
+class _EventWriter:
+    """TensorBoard scalars with TensorFlow alone.
+
+    clu's writers (and `tf.summary.scalar`) import the `tensorboard` package, which is not
+    a dependency; `tf.summary.write` with the scalars plugin's metadata writes the same
+    event records that TensorBoard reads.
+    """
+
+    def __init__(self, logdir: str) -> None:
+        import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        self._tf = tf
+        self._writer = tf.summary.create_file_writer(logdir)
+        self._metadata = summary_pb2.SummaryMetadata()
+        self._metadata.plugin_data.plugin_name = "scalars"
+
+    def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+        tf = self._tf
+        with self._writer.as_default():
+            for tag, value in scalars.items():
+                tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=self._metadata)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class MetricsLogger:
+    """Writes on process 0 only: jsonl files, TensorBoard events and stdout."""
+
+    def __init__(
+        self,
+        model_dir: str,
+        *,
+        flops_per_step: float,
+        tokens_per_step: int,
+        num_devices: int,
+        peak_flops: float | None = None,
+        total_steps: int | None = None,
+    ) -> None:
+        self.is_writer = jax.process_index() == 0
+        self.flops_per_step = flops_per_step
+        self.tokens_per_step = tokens_per_step
+        self.num_devices = num_devices
+        self.total_steps = total_steps
+        self.peak = peak_flops if peak_flops is not None else peak_flops_per_device()
+        self._writer = None
+        self._jsonl = None
+        self._eval_jsonl = None
+        if self.is_writer:
+            os.makedirs(model_dir, exist_ok=True)
+            self._writer = _EventWriter(os.path.join(model_dir, "tensorboard"))
+            self._jsonl = open(os.path.join(model_dir, "train_metrics.jsonl"), "a")
+            # Validation and held-out records go to their own file, so that every line of
+            # train_metrics.jsonl has the same keys.
+            self._eval_jsonl = open(os.path.join(model_dir, "eval_metrics.jsonl"), "a")
+
+    def log_train(self, step: int, metrics: Mapping[str, Any], seconds_per_step: float, examples: float) -> dict:
+        """`metrics`: host floats averaged over the logging window; returns the record."""
+        record = {"step": int(step)}
+        record.update({k: float(v) for k, v in metrics.items()})
+        seconds_per_step = max(seconds_per_step, 1e-9)
+        record["steps_per_second"] = 1.0 / seconds_per_step
+        record["tokens_per_second"] = self.tokens_per_step / seconds_per_step
+        record["target_tokens_per_second"] = float(metrics.get("num_tokens", 0.0)) / seconds_per_step
+        record["examples_per_second"] = examples / seconds_per_step
+        if self.peak:
+            record["mfu"] = self.flops_per_step / (seconds_per_step * self.peak * self.num_devices)
+        self._write(step, record, prefix="train")
+        if self.is_writer:
+            total = f"/{self.total_steps}" if self.total_steps else ""
+            print(
+                f"step {step}{total} loss {record['loss']:.4f} acc {record.get('token_accuracy', 0):.3f} "
+                f"lr {record.get('learning_rate', 0):.2e} |g| {record.get('grad_norm', 0):.3f} "
+                f"{record['tokens_per_second']:.0f} tok/s {record['examples_per_second']:.1f} ex/s"
+                + (f" mfu {record['mfu']:.1%}" if "mfu" in record else ""),
+                flush=True,
+            )
+        return record
+
+    def log_eval(self, step: int, metrics: Mapping[str, Any], prefix: str = "eval") -> dict:
+        record = {"step": int(step), **{f"{prefix}/{k}": float(v) for k, v in metrics.items()}}
+        self._write(step, record, prefix=None, jsonl=self._eval_jsonl)
+        if self.is_writer:
+            shown = " ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "step")
+            print(f"step {step} {shown}", flush=True)
+        return record
+
+    def _write(self, step: int, record: Mapping[str, Any], prefix: str | None, jsonl: Any = None) -> None:
+        if not self.is_writer:
+            return
+        scalars = {(f"{prefix}/{k}" if prefix else k): v for k, v in record.items() if k != "step"}
+        self._writer.write_scalars(int(step), scalars)
+        jsonl = jsonl or self._jsonl
+        jsonl.write(json.dumps(dict(record)) + "\n")
+        jsonl.flush()
+
+    def log_text(self, message: str) -> None:
+        if self.is_writer:
+            print(message, flush=True)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+            self._writer.close()
+        for f in (self._jsonl, self._eval_jsonl):
+            if f is not None:
+                f.close()

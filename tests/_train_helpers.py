@@ -1,0 +1,77 @@
+"""Shared by the trainer, checkpoint and multi-host tests (not a test module)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = sys.executable
+
+
+def tiny_config(**overrides):
+    from flanjax.model import T5Config
+
+    values = dict(vocab_size=128, dtype="float32", num_encoder_layers=1, num_decoder_layers=1)
+    values.update(overrides)
+    return T5Config.tiny(**values)
+
+
+def random_batch(seed: int, batch: int = 8, in_len: int = 16, tgt_len: int = 8, vocab: int = 128) -> dict:
+    """A packed-looking batch: two segments per row, padding at the end of some rows."""
+    rs = np.random.RandomState(seed)
+    out = {
+        "encoder_input_tokens": rs.randint(2, vocab, (batch, in_len)),
+        "decoder_target_tokens": rs.randint(2, vocab, (batch, tgt_len)),
+    }
+    enc_seg = np.where(np.arange(in_len) < in_len // 2, 1, 2)[None].repeat(batch, 0)
+    dec_seg = np.where(np.arange(tgt_len) < tgt_len // 2, 1, 2)[None].repeat(batch, 0)
+    pad = rs.randint(0, 3, batch)
+    for r in range(batch):
+        if pad[r]:
+            out["encoder_input_tokens"][r, in_len - pad[r]:] = 0
+            out["decoder_target_tokens"][r, tgt_len - pad[r]:] = 0
+            enc_seg[r, in_len - pad[r]:] = 0
+            dec_seg[r, tgt_len - pad[r]:] = 0
+    dec_in = np.zeros_like(out["decoder_target_tokens"])
+    dec_in[:, 1:] = out["decoder_target_tokens"][:, :-1]
+    dec_in[:, tgt_len // 2] = 0  # each segment starts from the decoder start id
+    out["decoder_input_tokens"] = dec_in
+    out["decoder_loss_weights"] = (out["decoder_target_tokens"] > 0).astype(np.int32)
+    out["encoder_segment_ids"] = enc_seg
+    out["decoder_segment_ids"] = dec_seg
+    out["encoder_positions"] = np.where(np.arange(in_len) < in_len // 2, np.arange(in_len), np.arange(in_len) - in_len // 2)[None].repeat(batch, 0) * (enc_seg > 0)
+    out["decoder_positions"] = np.where(np.arange(tgt_len) < tgt_len // 2, np.arange(tgt_len), np.arange(tgt_len) - tgt_len // 2)[None].repeat(batch, 0) * (dec_seg > 0)
+    return {k: np.asarray(v, np.int32) for k, v in out.items()}
+
+
+def run_python(code: str, *, devices: int = 1, env: dict | None = None, timeout: int = 300) -> str:
+    """Runs `code` in a fresh interpreter with `devices` simulated CPU devices; returns stdout."""
+    full_env = dict(os.environ)
+    full_env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    full_env["PYTHONPATH"] = REPO + os.pathsep + os.path.join(REPO, "tests") + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [PYTHON, "-c", code], capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+def restore_params(model_dir: str, step: int):
+    """A run's params at `step`, onto this process's first device (any saved topology)."""
+    import jax
+    import orbax.checkpoint as ocp
+
+    path = os.path.join(model_dir, "checkpoints", str(step), "default")
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    with ocp.StandardCheckpointer() as checkpointer:
+        meta = checkpointer.metadata(path)
+        tree = getattr(meta, "item_metadata", None) or meta
+        tree = getattr(tree, "tree", tree)
+        target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree)
+        return checkpointer.restore(path, target)["params"]
