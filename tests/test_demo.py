@@ -11,10 +11,9 @@ from flanjax.data.vocab import BUNDLED_SPM_PATH
 
 
 def test_demo_from_hf_init(tmp_path, capsys, monkeypatch):
-    from flanjax.data import tasks
-
-    # The demo points the demo tasks at the checkpoint's spiece.model; undo that afterwards.
-    monkeypatch.setitem(tasks._VOCAB_BY_COLLECTION, "demo", tasks._VOCAB_BY_COLLECTION["demo"])
+    # The demo points the demo tasks at the checkpoint's spiece.model (FLANJAX_DEMO_VOCAB);
+    # undo that afterwards.
+    monkeypatch.setenv("FLANJAX_DEMO_VOCAB", "")  # restored (unset) at teardown
     torch.manual_seed(0)
     config = transformers.T5Config(
         vocab_size=896, d_model=32, d_kv=8, d_ff=48, num_layers=1, num_heads=2,
