@@ -8,7 +8,8 @@ was actually used, defaults included) replaces it at the end.
 
 Multi-host: `jax.distributed.initialize()` runs when the environment says this is one
 worker of several (Cloud TPU pod slice, SLURM) or with --distributed; pass
---coordinator_address/--num_processes/--process_id where there is no auto-detection.
+--coordinator_address/--num_processes/--process_id (or JAX_COORDINATOR_ADDRESS,
+JAX_NUM_PROCESSES, JAX_PROCESS_ID) where there is no auto-detection, e.g. GPU hosts.
 
 Exit status: 0 done (or saved after SIGTERM), 1 non-finite loss, 2 configuration error.
 """
@@ -64,9 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     gin_utils.add_gin_flags(parser)
     parser.add_argument("--distributed", action="store_true", help="force jax.distributed.initialize()")
-    parser.add_argument("--coordinator_address", default=None)
-    parser.add_argument("--num_processes", type=int, default=None)
-    parser.add_argument("--process_id", type=int, default=None)
+    # GPU hosts launched by hand (docs/tpu.md): the JAX_* variables fill these in.
+    env = os.environ.get
+    parser.add_argument("--coordinator_address", default=env("JAX_COORDINATOR_ADDRESS"))
+    parser.add_argument("--num_processes", type=int,
+                        default=int(env("JAX_NUM_PROCESSES")) if env("JAX_NUM_PROCESSES") else None)
+    parser.add_argument("--process_id", type=int,
+                        default=int(env("JAX_PROCESS_ID")) if env("JAX_PROCESS_ID") else None)
     args = parser.parse_args(rest)
 
     maybe_initialize_distributed(args)
