@@ -43,3 +43,25 @@ def test_cli_plans_xxl_on_a_pod_without_devices(capsys):
     for label in ("parameters", "gradients", "optimizer state", "activations", "total"):
         assert label in out
     assert "fits" in out and "NOT" not in out
+
+
+@pytest.mark.parametrize(
+    "preset,experiment,device",
+    [
+        ("v4-8", "flan_t5_xl_finetune", "tpu-v4"),
+        ("v4-32", "flan_t5_xxl_finetune", "tpu-v4"),
+        ("v5e-16", "flan_t5_xl_finetune", "tpu-v5e"),
+        ("v5e-256", "flan_t5_xxl_finetune", "tpu-v5e"),
+        ("v5p-128", "t0_xxl", "tpu-v5p"),
+    ],
+)
+def test_slice_presets_fit_the_sizes_they_are_for(capsys, preset, experiment, device):
+    # Each partitioning preset's comment names the Flan-T5 size it is for: parameters,
+    # gradients, Adafactor state and saved activations must fit the chip's memory.
+    assert plan_lib.main([
+        f"--gin_file=experiments/{experiment}.gin", f"--gin_file=partitioning/{preset}.gin",
+        "--device", device, "--gin.make_config.remat_policy='full'",
+    ]) == 0
+    out = capsys.readouterr().out
+    total = next(line for line in out.splitlines() if line.strip().startswith("total"))
+    assert total.endswith("fits"), out
