@@ -1,7 +1,8 @@
 """Autoregressive decoding with the key/value cache: greedy, sampling and beam search.
 
 The encoder runs once; each decoder step feeds one token and appends its keys/values to
-the "cache" collection. The loop is a `lax.while_loop` inside one `jax.jit`, compiled once
+the "cache" collection. The cross-attention keys/values of the encoder output are projected
+once, when the cache is created (before the loop), and read from the cache by every step. The loop is a `lax.while_loop` inside one `jax.jit`, compiled once
 per (config, shapes, decoding settings) and reused from jax's cache. No explicit device
 placement happens here, so params sharded on a mesh work unchanged.
 
@@ -217,14 +218,18 @@ def _reorder_cache(cache: Any, flat_indices: Array, scan_layers: bool) -> Any:
     """Gathers every per-example cache array along its batch axis."""
     axis = 1 if scan_layers else 0
 
-    def gather(x: Array) -> Array:
-        # Keys/values are [(layers,) batch, length, heads, kv]; the indices and key
-        # positions ([], [layers], [length]) are shared by all examples.
+    def gather(path: tuple, x: Array) -> Array:
+        # Keys/values are [(layers,) batch, heads, length, kv]; the indices and key
+        # positions ([], [layers], [length]) are shared by all examples. The cross-attention
+        # keys/values are the same for every beam of an example: never reordered.
         if x.ndim < 4:
+            return x
+        name = getattr(path[-1], "key", None)
+        if isinstance(name, str) and name.startswith("cached_cross_"):
             return x
         return jnp.take(x, flat_indices, axis=axis)
 
-    return jax.tree_util.tree_map(gather, cache)
+    return jax.tree_util.tree_map_with_path(gather, cache)
 
 
 @functools.partial(

@@ -174,8 +174,11 @@ class MultiHeadDotProductAttention(nn.Module):
 
     `bias` carries both the mask (MASK_BIAS where disallowed) and the relative position
     bias. With `decode=True` the keys and values of self-attention are appended to the
-    "cache" collection (`cached_key`, `cached_value`: [batch, max_length, heads, kv],
-    `cache_index`: scalar), one position per call, as T5X does.
+    "cache" collection (`cached_key`, `cached_value`: [batch, heads, max_length, kv],
+    `cache_index`: scalar), one position per call, as T5X does. With `decode=True` and
+    `static_kv=True` (cross-attention) the keys and values of `inputs_kv` are projected
+    once, by the cache-creating call, and kept in the cache as `cached_cross_key` /
+    `cached_cross_value` ([batch, heads, in_length, kv]).
     """
 
     num_heads: int
@@ -193,6 +196,7 @@ class MultiHeadDotProductAttention(nn.Module):
         *,
         deterministic: bool = True,
         decode: bool = False,
+        static_kv: bool = False,
     ) -> Array:
         features = inputs_q.shape[-1]
         inner = self.num_heads * self.head_dim
@@ -211,21 +215,37 @@ class MultiHeadDotProductAttention(nn.Module):
             )
 
         query = proj("query", (features * self.head_dim) ** -0.5)(inputs_q)  # [b, q, h, d]
-        key = proj("key", features**-0.5)(inputs_kv)  # [b, k, h, d]
-        value = proj("value", features**-0.5)(inputs_kv)  # [b, k, h, d]
         query = nn.with_logical_constraint(query, ("batch", "length", "heads", "kv"))
-        key = nn.with_logical_constraint(key, ("batch", "length", "heads", "kv"))
-        value = nn.with_logical_constraint(value, ("batch", "length", "heads", "kv"))
 
-        if decode:
-            key, value = self._update_cache(key, value)
+        head_major = decode and static_kv
+        if head_major:
+            # Cross-attention while decoding: keys/values of the fixed encoder output are
+            # projected once (by the cache-creating call) and stored head-major,
+            # [batch, heads, in_length, kv], the layout the per-step einsums consume.
+            key, value = self._static_kv(
+                inputs_kv, lambda x: proj("key", features**-0.5)(x),
+                lambda x: proj("value", features**-0.5)(x),
+            )
+        else:
+            key = proj("key", features**-0.5)(inputs_kv)  # [b, k, h, d]
+            value = proj("value", features**-0.5)(inputs_kv)  # [b, k, h, d]
+            key = nn.with_logical_constraint(key, ("batch", "length", "heads", "kv"))
+            value = nn.with_logical_constraint(value, ("batch", "length", "heads", "kv"))
 
-        logits = jnp.einsum("bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32)
+            if decode:
+                key, value, head_major = self._update_cache(key, value)
+
+        # Keys/values are [b, h, k, d] (head_major: read from the decoding cache) or
+        # [b, k, h, d].
+        kv_spec = "bhkd" if head_major else "bkhd"
+        logits = jnp.einsum(
+            f"bqhd,{kv_spec}->bhqk", query, key, preferred_element_type=jnp.float32
+        )
         logits = logits + bias.astype(jnp.float32)
         weights = jax.nn.softmax(logits, axis=-1).astype(self.dtype)  # [b, h, q, k]
         if not deterministic and self.dropout_rate > 0.0:
             weights = nn.Dropout(rate=self.dropout_rate)(weights, deterministic=False)
-        attended = jnp.einsum("bhqk,bkhd->bqhd", weights, value)  # [b, q, h, d]
+        attended = jnp.einsum(f"bhqk,{kv_spec}->bqhd", weights, value)  # [b, q, h, d]
         attended = nn.with_logical_constraint(attended, ("batch", "length", "heads", "kv"))
         out = DenseGeneral(
             in_shape=heads_kv,
@@ -238,27 +258,70 @@ class MultiHeadDotProductAttention(nn.Module):
         )(attended)
         return nn.with_logical_constraint(out, ("batch", "length", "embed"))
 
-    def _update_cache(self, key: Array, value: Array) -> tuple[Array, Array]:
+    def _static_kv(
+        self,
+        inputs_kv: Array,
+        key_proj: Callable[[Array], Array],
+        value_proj: Callable[[Array], Array],
+    ) -> tuple[Array, Array]:
+        """Cross-attention keys/values [batch, heads, in_length, kv], projected once.
+
+        The first call (no cache yet) projects `inputs_kv` and stores the result as
+        `cached_cross_key` / `cached_cross_value`; later calls read them back and do no
+        projection or transposition of the encoder output.
+        """
+        names = ("batch", "heads", "length", "kv")
+        if self.has_variable("cache", "cached_cross_key"):
+            key = self.get_variable("cache", "cached_cross_key")
+            value = self.get_variable("cache", "cached_cross_value")
+        else:
+            key = jnp.transpose(key_proj(inputs_kv), (0, 2, 1, 3))  # [b, h, k, d]
+            value = jnp.transpose(value_proj(inputs_kv), (0, 2, 1, 3))
+            key = nn.with_logical_constraint(key, names)
+            value = nn.with_logical_constraint(value, names)
+            self.put_variable("cache", "cached_cross_key", key)
+            self.put_variable("cache", "cached_cross_value", value)
+        return (
+            nn.with_logical_constraint(key, names),
+            nn.with_logical_constraint(value, names),
+        )
+
+    def _update_cache(self, key: Array, value: Array) -> tuple[Array, Array, bool]:
         """Writes this step's key/value at `cache_index` and returns the full cache.
 
+        The cache is head-major, [batch, heads, max_length, kv], the layout the step's
+        attention einsums consume, so a step transposes only its own single position.
         The first call (no cache yet) only creates zero buffers sized by the full-length
-        input it is given, and attends over that input normally.
+        input it is given, and attends over that input normally. The flag returned says
+        whether the keys/values returned are head-major (cached) or [b, l, h, d] (given).
         """
+        names = ("batch", "heads", "length", "kv")
+        b, l, h, d = key.shape
         is_initialized = self.has_variable("cache", "cached_key")
-        cached_key = self.variable("cache", "cached_key", jnp.zeros, key.shape, key.dtype)
-        cached_value = self.variable("cache", "cached_value", jnp.zeros, value.shape, value.dtype)
+        cached_key = self.variable("cache", "cached_key", jnp.zeros, (b, h, l, d), key.dtype)
+        cached_value = self.variable(
+            "cache", "cached_value", jnp.zeros, (b, h, l, d), value.dtype
+        )
         cache_index = self.variable("cache", "cache_index", lambda: jnp.array(0, jnp.int32))
         if not is_initialized:
-            return key, value
+            return key, value, False
         if key.shape[1] != 1:
             raise ValueError(f"Cached decoding takes one token per step, got {key.shape[1]}")
         index = cache_index.value
         zero = jnp.array(0, jnp.int32)
-        start = (zero, index, zero, zero)  # [batch, length, heads, kv]
-        cached_key.value = lax.dynamic_update_slice(cached_key.value, key, start)
-        cached_value.value = lax.dynamic_update_slice(cached_value.value, value, start)
+        start = (zero, zero, index, zero)  # [batch, heads, length, kv]
+        new_key = lax.dynamic_update_slice(
+            cached_key.value, jnp.transpose(key, (0, 2, 1, 3)), start
+        )
+        new_value = lax.dynamic_update_slice(
+            cached_value.value, jnp.transpose(value, (0, 2, 1, 3)), start
+        )
+        new_key = nn.with_logical_constraint(new_key, names)
+        new_value = nn.with_logical_constraint(new_value, names)
+        cached_key.value = new_key
+        cached_value.value = new_value
         cache_index.value = index + 1
-        return cached_key.value, cached_value.value
+        return new_key, new_value, True
 
 
 class MlpBlock(nn.Module):

@@ -145,7 +145,12 @@ class DecoderLayer(nn.Module):
         x = x + drop(y)
         y = RMSNorm(eps, dtype, pdtype, name="pre_cross_attention_layer_norm")(x)
         y = attention("encoder_decoder_attention")(
-            y, encoded, cross_bias, deterministic=self.deterministic
+            y,
+            encoded,
+            cross_bias,
+            deterministic=self.deterministic,
+            decode=self.decode,
+            static_kv=True,
         )
         x = x + drop(y)
         y = RMSNorm(eps, dtype, pdtype, name="pre_mlp_layer_norm")(x)
