@@ -166,13 +166,7 @@ def plot_datasets(runs: Mapping[str, Results], path: str, title: str = "") -> st
         rotation=30, ha="right", fontsize=8,
     )
     ax.set_ylabel("score (mean over templates; bars: min-max)")
-    ax.set_title(title or "zero-shot score per dataset")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, path, title or "zero-shot score per dataset")
 
 
 def plot_clusters_vs_num_training(
@@ -201,7 +195,12 @@ def plot_clusters_vs_num_training(
     ax.set_xticks(all_x)
     ax.set_xlabel("number of training clusters")
     ax.set_ylabel("held-out cluster score")
-    ax.set_title(title or "held-out cluster vs. number of training clusters")
+    return _finish(plt, fig, ax, path, title or "held-out cluster vs. number of training clusters")
+
+
+def _finish(plt, fig, ax, path: str, title: str) -> str:
+    """Title, legend, layout; writes the PNG (creating its folder) and closes the figure."""
+    ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
