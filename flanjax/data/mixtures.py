@@ -34,9 +34,10 @@ from flanjax.data.catalog.entry import CatalogEntry
 # applied as a split slice in `flanjax.data.tasks`).
 FLAN2021_RATE_MAXIMUM = 3_000
 # T0 (Sanh et al. 2021, Section 5 "Training"; promptsource's `MAX_EXAMPLES_PER_DATASET`):
-# examples-proportional mixing; a dataset with over 500,000 examples counts as 500,000 / num_templates examples. Our T0 training task samples
-# one of the dataset's T templates per example, standing for T0's T prompted tasks, so its
-# rate is T * min(n, 500k / T) = min(n * T, 500k).
+# examples-proportional mixing; a dataset with over 500,000 examples counts as 500,000 /
+# num_templates examples. Our T0 training task samples one of the dataset's T templates per
+# example, standing for T0's T prompted tasks, so its rate is T * min(n, 500k / T) =
+# min(n * T, 500k).
 T0_MAX_EXAMPLES = 500_000
 # Flan 2022 (Longpre et al. 2023; `flan/v2/mixtures.py`): per-task example caps of each
 # submixture, and the submixture weights of `flan2022_submix` (`flan/v2/run_example.py`).
@@ -163,13 +164,7 @@ def _clusters_of(name: str) -> frozenset[str]:
         return _BASE_CLUSTERS[name]
     if name in niv2_lib.TASK_NAMES:
         return frozenset({niv2_lib.PSEUDO_ENTRY.cluster})
-    stem = name.split(":", 1)[0]
-    for entry in catalog_lib.all_entries():
-        if stem.startswith(entry.name + "_"):
-            fmt = stem[len(entry.name) + 1 :]
-            if fmt in tasks_lib.TRAIN_FORMATS:
-                return frozenset({entry.cluster})
-    raise KeyError(f"No catalog entry for task {name!r}.")
+    return frozenset({tasks_lib.entry_of_task(name).cluster})
 
 
 def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) -> list[str]:

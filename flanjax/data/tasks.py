@@ -130,7 +130,7 @@ def _seed_to_int(seed) -> int:
 
 
 def make_render_preprocessor(
-    renderer: render_lib.Renderer, *, uses_length: bool, vocabulary: seqio.Vocabulary
+    renderer: render_lib.Renderer, *, uses_length: bool
 ) -> Callable[..., tf.data.Dataset]:
     """A seqio preprocessor that renders raw examples with `renderer`.
 
@@ -208,23 +208,34 @@ def _token_length_fn(vocabulary: seqio.Vocabulary) -> Callable[[str], int]:
     return length
 
 
+# Few-shot exemplar pools, read once per catalog entry and shared by its few-shot tasks
+# (one training task and one eval task per template all draw from the same pool).
+_POOLS: dict[int, tuple[CatalogEntry, list[dict]]] = {}
+_POOLS_LOCK = threading.Lock()
+
+
 def _exemplar_pool(entry: CatalogEntry) -> Callable[[], list[dict]]:
     def pool() -> list[dict]:
-        ds = entry.source.to_seqio().get_dataset(entry.train_split, shuffle=False)
-        out = []
-        for raw in ds.take(EXEMPLAR_POOL_SIZE * 2).as_numpy_iterator():
-            fields = entry.fields_of(sources.decode_example(raw))
-            if fields is not None:
-                out.append(fields)
-            if len(out) >= EXEMPLAR_POOL_SIZE:
-                break
-        if not out:
-            raise ValueError(
-                f"Few-shot for {entry.name!r}: the train split gave no usable exemplars."
-            )
-        return out
+        with _POOLS_LOCK:
+            if id(entry) not in _POOLS:
+                _POOLS[id(entry)] = (entry, _read_exemplar_pool(entry))
+            return _POOLS[id(entry)][1]
 
     return pool
+
+
+def _read_exemplar_pool(entry: CatalogEntry) -> list[dict]:
+    ds = entry.source.to_seqio().get_dataset(entry.train_split, shuffle=False)
+    out = []
+    for raw in ds.take(EXEMPLAR_POOL_SIZE * 2).as_numpy_iterator():
+        fields = entry.fields_of(sources.decode_example(raw))
+        if fields is not None:
+            out.append(fields)
+        if len(out) >= EXEMPLAR_POOL_SIZE:
+            break
+    if not out:
+        raise ValueError(f"Few-shot for {entry.name!r}: the train split gave no usable exemplars.")
+    return out
 
 
 def _train_source(entry: CatalogEntry) -> seqio.DataSource:
@@ -258,7 +269,7 @@ def _register(
     )
     few_shot = spec.kind == "fs"
     preprocessors = [
-        make_render_preprocessor(renderer, uses_length=few_shot, vocabulary=vocabulary),
+        make_render_preprocessor(renderer, uses_length=few_shot),
         seqio.preprocessors.tokenize,
     ]
     if not few_shot:  # Few-shot rendering depends on the feature length: not cacheable.
@@ -301,7 +312,15 @@ def eval_task_names(entry: CatalogEntry, fmt: str = "zs") -> list[str]:
     return [eval_task_name(entry, fmt, i) for i in range(len(entry.templates))]
 
 
-_REGISTERED: set[str] = set()
+# Every registered task's catalog entry: lets mixtures find a task's cluster by name.
+_TASK_ENTRIES: dict[str, CatalogEntry] = {}
+
+
+def entry_of_task(name: str) -> CatalogEntry:
+    """The catalog entry a flanjax task was registered from."""
+    if name not in _TASK_ENTRIES:
+        raise KeyError(f"{name!r} is not a task registered from the flanjax catalog.")
+    return _TASK_ENTRIES[name]
 
 
 def register_entry_tasks(entry: CatalogEntry) -> list[str]:
@@ -319,7 +338,7 @@ def register_entry_tasks(entry: CatalogEntry) -> list[str]:
             name = eval_task_name(entry, fmt, i)
             _register(name, entry, TRAIN_FORMATS[fmt], template_index=i, train=False)
             names.append(name)
-    _REGISTERED.update(names)
+    _TASK_ENTRIES.update(dict.fromkeys(names, entry))
     return names
 
 
@@ -329,4 +348,4 @@ def register_all() -> None:
         if train_task_name(entry, "zs") in seqio.TaskRegistry.names():
             continue
         register_entry_tasks(entry)
-    logging.debug("flanjax registered %d tasks", len(_REGISTERED))
+    logging.debug("flanjax registered %d tasks", len(_TASK_ENTRIES))
