@@ -80,20 +80,13 @@ def run_gin_entry(
     required: Sequence[str], optional: Sequence[str] = (),
 ) -> int:
     """Parses --gin_file/--gin.KEY=VALUE (shared with the trainer), runs `fn`, maps errors."""
-    import argparse  # pylint: disable=g-import-not-at-top
-
     from flanjax import gin_utils  # pylint: disable=g-import-not-at-top
 
-    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        bindings, rest = gin_utils.split_gin_flags(argv)
+        bindings, args = gin_utils.parse_command_line(argv, prog, doc)
     except gin_utils.GinError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    parser = argparse.ArgumentParser(prog=prog, description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    gin_utils.add_gin_flags(parser)
-    args = parser.parse_args(rest)
     try:
         gin_utils.parse_gin(args.gin_file, bindings, args.gin_search_paths)
         gin_utils.check_macros(required)

@@ -17,7 +17,8 @@ import argparse
 import ast
 import logging
 import os
-from typing import Sequence
+import sys
+from typing import Callable, Optional, Sequence
 
 import gin
 
@@ -67,6 +68,27 @@ def split_gin_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 def add_gin_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gin_file", action="append", default=[], help="gin file (repeatable)")
     parser.add_argument("--gin_search_paths", action="append", default=[], help="comma-separated dirs")
+
+
+def parse_command_line(
+    argv: Optional[Sequence[str]],
+    prog: str,
+    doc: Optional[str],
+    add_arguments: Optional[Callable[[argparse.ArgumentParser], None]] = None,
+) -> tuple[list[str], argparse.Namespace]:
+    """An entry point's command line: the `--gin.KEY=VALUE` bindings and the other flags.
+
+    `argv` defaults to `sys.argv[1:]`; `add_arguments` adds the entry point's own flags.
+    Raises GinError for a malformed binding.
+    """
+    bindings, rest = split_gin_flags(list(sys.argv[1:] if argv is None else argv))
+    parser = argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_gin_flags(parser)
+    if add_arguments is not None:
+        add_arguments(parser)
+    return bindings, parser.parse_args(rest)
 
 
 def parse_gin(gin_files: Sequence[str], bindings: Sequence[str], search_paths: Sequence[str] = ()) -> None:

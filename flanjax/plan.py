@@ -125,19 +125,16 @@ class _SizesOnly:
 def main(argv: Sequence[str] | None = None) -> int:
     from flanjax import gin_utils
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+    def add_plan_flags(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--mesh", default=None, help="e.g. data=32,model=8 (default: MESH_SHAPE)")
+        parser.add_argument("--device", default="tpu-v4", choices=sorted(HBM_GIB))
+        parser.add_argument("--rules", default=None, help="preset (default: LOGICAL_RULES)")
+
     try:
-        bindings, rest = gin_utils.split_gin_flags(argv)
+        bindings, args = gin_utils.parse_command_line(argv, "python -m flanjax.plan", __doc__, add_plan_flags)
     except gin_utils.GinError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    parser = argparse.ArgumentParser(prog="python -m flanjax.plan", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    gin_utils.add_gin_flags(parser)
-    parser.add_argument("--mesh", default=None, help="e.g. data=32,model=8 (default: MESH_SHAPE)")
-    parser.add_argument("--device", default="tpu-v4", choices=sorted(HBM_GIB))
-    parser.add_argument("--rules", default=None, help="preset (default: LOGICAL_RULES)")
-    args = parser.parse_args(rest)
 
     import gin
 

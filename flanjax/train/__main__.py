@@ -52,18 +52,7 @@ def maybe_initialize_distributed(args: argparse.Namespace) -> None:
     jax.distributed.initialize(**kwargs)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from flanjax import gin_utils
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        bindings, rest = gin_utils.split_gin_flags(argv)
-    except gin_utils.GinError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    parser = argparse.ArgumentParser(prog="python -m flanjax.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    gin_utils.add_gin_flags(parser)
+def _add_distributed_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--distributed", action="store_true", help="force jax.distributed.initialize()")
     # GPU hosts launched by hand (docs/tpu.md): the JAX_* variables fill these in.
     env = os.environ.get
@@ -72,7 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default=int(env("JAX_NUM_PROCESSES")) if env("JAX_NUM_PROCESSES") else None)
     parser.add_argument("--process_id", type=int,
                         default=int(env("JAX_PROCESS_ID")) if env("JAX_PROCESS_ID") else None)
-    args = parser.parse_args(rest)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from flanjax import gin_utils
+
+    try:
+        bindings, args = gin_utils.parse_command_line(
+            argv, "python -m flanjax.train", __doc__, _add_distributed_flags
+        )
+    except gin_utils.GinError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     maybe_initialize_distributed(args)
 
