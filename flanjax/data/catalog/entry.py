@@ -98,6 +98,39 @@ class CatalogEntry:
         return out
 
 
+def tfds_entry(
+    *,
+    name: str,
+    collection: str,
+    cluster: str,
+    paper_dataset: str,
+    tfds_name: str,
+    splits: Mapping[str, str],
+    preprocess: Callable[[Example], Optional[Fields]],
+    fields: Sequence[str],
+    templates: Sequence[Any],
+    metric: str,
+    description: str = "",
+) -> CatalogEntry:
+    """A TFDS-backed entry in FLAN's convention: rank classification exactly when the
+    preprocess gives answer `options`, generation otherwise."""
+    has_options = "options" in fields
+    return CatalogEntry(
+        name=name,
+        collection=collection,
+        cluster=cluster,
+        source=sources.TfdsSource(tfds_name, dict(splits)),
+        preprocess=preprocess,
+        fields=tuple(fields),
+        templates=tuple(templates),
+        metric=metric,  # type: ignore[arg-type]
+        eval_mode="rank" if has_options else "generate",
+        paper_dataset=paper_dataset,
+        has_options=has_options,
+        description=description,
+    )
+
+
 def check_templates(entry: CatalogEntry, extra_fields: Mapping[str, Any] | None = None) -> None:
     """Fails if any template of `entry` reads a field the entry does not provide."""
     available = set(entry.fields) | set(extra_fields or ())

@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from flanjax.data import sources, templates
+from flanjax.data import templates
 from flanjax.data.catalog import flan2021_a_patterns as patterns
-from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
+from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.registry import register_entry
 
 COLLECTION = "flan2021"
@@ -296,20 +296,10 @@ def _add(
     metric: str = "accuracy",
     description: str = "",
 ) -> CatalogEntry:
-    has_options = "options" in fields
-    entry = CatalogEntry(
-        name=name,
-        collection=COLLECTION,
-        cluster=cluster,
-        source=sources.TfdsSource(tfds_name, dict(splits)),
-        preprocess=preprocess,
-        fields=tuple(fields),
-        templates=_TEMPLATES[pattern_key or name],
-        metric=metric,  # type: ignore[arg-type]
-        eval_mode="rank" if has_options else "generate",
-        paper_dataset=paper_dataset,
-        has_options=has_options,
-        description=description,
+    entry = tfds_entry(
+        name=name, collection=COLLECTION, cluster=cluster, paper_dataset=paper_dataset,
+        tfds_name=tfds_name, splits=splits, preprocess=preprocess, fields=fields,
+        templates=_TEMPLATES[pattern_key or name], metric=metric, description=description,
     )
     ENTRIES.append(register_entry(entry))
     return entry

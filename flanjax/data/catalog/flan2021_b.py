@@ -19,10 +19,9 @@ import re
 from typing import Callable, Optional, Sequence
 
 from flanjax.data import templates
-from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
+from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.flan2021_b_patterns import PATTERNS
 from flanjax.data.catalog.registry import register_entry
-from flanjax.data.sources import TfdsSource
 
 COLLECTION = "flan2021"
 _TEMPLATES = templates.from_flan_patterns(PATTERNS)
@@ -82,23 +81,12 @@ def _add(
     metric: str,
     description: str,
 ) -> CatalogEntry:
-    has_options = "options" in fields
-    entry = CatalogEntry(
-        name=name,
-        collection=COLLECTION,
-        cluster=cluster,
-        source=TfdsSource(tfds_name, dict(splits)),
-        preprocess=preprocess,
-        fields=tuple(fields),
-        templates=_TEMPLATES[name],
-        metric=metric,  # type: ignore[arg-type]
-        eval_mode="rank" if has_options else "generate",
-        paper_dataset=paper_dataset,
-        has_options=has_options,
-        description=description,
+    entry = tfds_entry(
+        name=name, collection=COLLECTION, cluster=cluster, paper_dataset=paper_dataset,
+        tfds_name=tfds_name, splits=splits, preprocess=preprocess, fields=fields,
+        templates=_TEMPLATES[name], metric=metric, description=description,
     )
-    register_entry(entry)
-    ENTRIES.append(entry)
+    ENTRIES.append(register_entry(entry))
     return entry
 
 
