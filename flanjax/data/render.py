@@ -104,8 +104,9 @@ class Renderer:
       spec: the format.
       task_name: used in hashes and skip counts.
       template_index: a fixed template (eval tasks); None samples one per example.
-      exemplar_pool: for few-shot, returns candidate exemplars as field dicts (called once,
-        lazily, on first use).
+      exemplar_pool: for few-shot, returns candidate exemplars as field dicts; called for
+        every example, so it reads the data once and caches (`flanjax.data.tasks` shares one
+        pool per catalog entry).
       length_fn: token count of a string (few-shot trimming); default characters.
     """
 
@@ -130,8 +131,6 @@ class Renderer:
         self.task_name = task_name
         self.template_index = template_index
         self._pool_fn = exemplar_pool
-        self._pool: Optional[list[Fields]] = None
-        self._pool_lock = threading.Lock()
         self.length_fn = length_fn
         self._candidates = _candidate_indices(entry, spec)
 
@@ -168,11 +167,8 @@ class Renderer:
             answer_options = ()
         return templates_lib.Rendered(inputs, targets, answer_options)
 
-    def pool(self) -> list[Fields]:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = list(self._pool_fn()) if self._pool_fn else []
-            return self._pool
+    def pool(self) -> Sequence[Fields]:
+        return self._pool_fn() if self._pool_fn else ()
 
     # -- the whole thing -----------------------------------------------------------------
 
