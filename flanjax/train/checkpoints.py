@@ -23,10 +23,12 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+from flanjax.convert import checkpoint as convert_checkpoint
 from flanjax.model import T5Config
 
 CHECKPOINTS_SUBDIR = "checkpoints"
-CONFIG_FILE = "flanjax_config.json"  # same name as flanjax.convert.checkpoint.CONFIG_FILE
+# A run's MODEL_DIR names its config file like a converted checkpoint does.
+CONFIG_FILE = convert_checkpoint.CONFIG_FILE
 _SHAPE_FIELDS = (
     "vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
     "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
@@ -98,7 +100,7 @@ def load_initial_params(path: str, config: T5Config, abstract_params: Any, abstr
     path = os.path.abspath(path)
     if os.path.exists(os.path.join(path, CONFIG_FILE)):
         _check_config(path, config)
-    converted = os.path.join(path, "checkpoint")
+    converted = os.path.join(path, convert_checkpoint.PARAMS_DIR)
     if os.path.isdir(converted):
         with ocp.StandardCheckpointer() as checkpointer:
             restored = checkpointer.restore(converted, {"params": abstract_params})
