@@ -82,9 +82,18 @@ def test_pearson():
     assert metrics.pearson([1, 2, 3], ["1", "oops", "3"])["pearson"] == pytest.approx(want)
 
 
+def test_numeric_match_hand_computed():
+    # The last number of the prediction against the gold number; separators and decimals.
+    preds = ["3 + 4 = 7", "It costs $1,250.00.", "eleven", "-2", "5 apples, then 6"]
+    gold = ["7", "1250", "11", "-2", ["5", "6.0"]]
+    assert metrics.last_number("x 1,250.50 y 3") == 3.0
+    assert metrics.numeric_match(gold, preds)["numeric_match"] == pytest.approx(80.0)
+
+
 def test_metric_registry_and_errors():
     assert set(metrics.METRICS) == {
-        "accuracy", "exact_match", "squad", "rouge", "bleu", "f1_multiclass", "pearson"
+        "accuracy", "exact_match", "squad", "rouge", "bleu", "f1_multiclass", "pearson",
+        "numeric_match",
     }
     for name, fn in metrics.METRICS.items():
         assert metrics.get_metric(name) is fn

@@ -31,6 +31,7 @@ T = TypeVar("T")
 # Flan 2022 FewShotPattern defaults.
 X_Y_DELIMITER = "\n\n"
 EXAMPLE_SEPARATOR = "\n\n\n"
+HEADER_SEPARATOR = "\n\n"  # after a benchmark's task description (MMLU, BBH)
 ZERO_SHOT_COT_TRIGGER = "Let's think step by step."  # Kojima et al. 2022
 DEFAULT_INVERSION_INSTRUCTION = "Write the request that the following text is the answer to."
 
@@ -60,16 +61,20 @@ def few_shot(
     x_y_delimiter: str = X_Y_DELIMITER,
     inputs_prefix: str = "",
     targets_prefix: str = "",
+    header: str = "",
+    keep_layout: bool = False,
 ) -> dict[str, Any]:
     """Exemplars (in the order given) then the query; exemplars dropped from the last to fit.
 
     The query is never cut: if it does not fit even alone, the zero-shot form is returned
     (and a too-long input is left to the task's truncation). The result has
-    "num_exemplars", the count kept.
+    "num_exemplars", the count kept. A benchmark's prompt (`keep_layout=True`) keeps its
+    `header` (task description, always first) and query prefixes with no exemplars too.
     """
 
     def compose(shots: Sequence[Rendered]) -> str:
-        parts = [
+        parts = [f"{header}{HEADER_SEPARATOR}"] if header else []
+        parts += [
             f"{inputs_prefix}{ex.inputs}{x_y_delimiter}{targets_prefix}{ex.targets}{separator}"
             for ex in shots
         ]
@@ -77,12 +82,14 @@ def few_shot(
         return re.sub(r" +$", "", "".join(parts))  # trailing spaces only, as Flan 2022
 
     shots = list(exemplars)
-    while shots:
+    while True:
         inputs = compose(shots)
-        if max_input_length is None or length_fn(inputs) <= max_input_length:
-            record = _record(query, template_id, inputs, query.targets)
-            record["num_exemplars"] = len(shots)
-            return record
+        if max_input_length is None or length_fn(inputs) <= max_input_length or not shots:
+            if shots or keep_layout:
+                record = _record(query, template_id, inputs, query.targets)
+                record["num_exemplars"] = len(shots)
+                return record
+            break
         shots.pop()
     record = zero_shot(query, template_id)
     record["num_exemplars"] = 0

@@ -18,7 +18,7 @@ from typing import Any, Callable, Literal, Mapping, Optional, Sequence
 
 from flanjax.data import formats
 from flanjax.data import templates as templates_lib
-from flanjax.data.catalog.entry import CatalogEntry, Fields
+from flanjax.data.catalog.entry import CatalogEntry, Fields, FixedShots, PromptLayout
 
 FormatKind = Literal["zs", "fs", "cot", "inv"]
 OptionsMode = Literal["opt", "noopt", "varied"]
@@ -74,6 +74,33 @@ def skipped_counts() -> dict[tuple[str, str], int]:
         return dict(_SKIPPED)
 
 
+# Few-shot exemplars left out so an example fits the input length, per task (benchmarks
+# with fixed exemplars should keep them all: raise the inputs length if this is not 0).
+_TRIMMED: collections.Counter = collections.Counter()
+
+
+def count_trimmed(task: str, n: int) -> None:
+    with _SKIPPED_LOCK:
+        _TRIMMED[task] += n
+
+
+def trimmed_counts() -> dict[str, int]:
+    """{task: exemplars dropped to fit the input length}, summed over examples."""
+    with _SKIPPED_LOCK:
+        return dict(_TRIMMED)
+
+
+# Fixed exemplars, loaded once per catalog entry and shared by its zero/few-shot eval tasks.
+_FIXED: dict[int, tuple[CatalogEntry, FixedShots]] = {}
+_FIXED_LOCK = threading.Lock()
+
+
+def clear_fixed_shots() -> None:
+    """Forgets loaded fixed exemplars (e.g. after pointing an env variable elsewhere)."""
+    with _FIXED_LOCK:
+        _FIXED.clear()
+
+
 def _candidate_indices(entry: CatalogEntry, spec: FormatSpec) -> list[int]:
     idx = list(range(len(entry.templates)))
     if spec.options == "noopt":
@@ -120,7 +147,7 @@ class Renderer:
         exemplar_pool: Optional[Callable[[], Sequence[Fields]]] = None,
         length_fn: Callable[[str], int] = len,
     ):
-        if spec.kind == "fs" and exemplar_pool is None:
+        if spec.kind == "fs" and exemplar_pool is None and entry.fixed_shots is None:
             raise ValueError(f"Task {task_name!r}: few-shot needs an exemplar pool.")
         if spec.kind == "inv" and not entry.inversion:
             raise ValueError(
@@ -170,6 +197,52 @@ class Renderer:
     def pool(self) -> Sequence[Fields]:
         return self._pool_fn() if self._pool_fn else ()
 
+    def fixed_shots(self) -> Optional[FixedShots]:
+        """The entry's fixed exemplars (loaded once per entry), cut to its `num_shots`."""
+        entry = self.entry
+        if entry.fixed_shots is None:
+            return None
+        with _FIXED_LOCK:
+            if id(entry) not in _FIXED:
+                fixed = entry.fixed_shots()
+                k = entry.num_shots
+                if k is not None and len(fixed.shots) < k:
+                    origin = fixed.origin or "its exemplar source"
+                    raise ValueError(
+                        f"Task {self.task_name!r} is {k}-shot but {origin} has only "
+                        f"{len(fixed.shots)} exemplars; point it at the full exemplar file."
+                    )
+                shots = fixed.shots if k is None else fixed.shots[:k]
+                _FIXED[id(entry)] = (entry, dataclasses.replace(fixed, shots=tuple(shots)))
+            return _FIXED[id(entry)][1]
+
+    def _layout(self, fixed: Optional[FixedShots]) -> dict[str, str]:
+        layout = (fixed.layout if fixed is not None else None) or self.entry.layout or PromptLayout()
+        header = layout.header if fixed is None or fixed.header is None else fixed.header
+        return dict(
+            header=header,
+            inputs_prefix=layout.inputs_prefix,
+            x_y_delimiter=layout.x_y_delimiter,
+            targets_prefix=layout.targets_prefix,
+            separator=layout.separator,
+        )
+
+    def _fixed_exemplars(self, fixed: FixedShots, index: int, seed: int) -> list[templates_lib.Rendered]:
+        out = []
+        for shot in fixed.shots:
+            if isinstance(shot, templates_lib.Rendered):
+                out.append(shot)
+                continue
+            rendered = self.render_fields(shot, index, seed, example_key(shot))
+            if rendered is None:
+                raise ValueError(
+                    f"Task {self.task_name!r}: exemplar {example_key(shot)[:200]} from "
+                    f"{fixed.origin or 'the exemplar source'} renders empty with template "
+                    f"{template_id(self.entry.templates[index], index)!r}."
+                )
+            out.append(rendered)
+        return out
+
     # -- the whole thing -----------------------------------------------------------------
 
     def __call__(
@@ -188,7 +261,24 @@ class Renderer:
             count_skip(self.task_name, f"template {tid} renders empty")
             return None
         kind = self.spec.kind
-        if kind == "zs":
+        if kind in ("zs", "fs") and (
+            self.entry.layout is not None or self.entry.fixed_shots is not None
+        ):
+            # A benchmark with its paper's prompt layout and (few-shot) fixed exemplars.
+            fixed = self.fixed_shots() if kind == "fs" else None
+            shots = self._fixed_exemplars(fixed, index, seed) if fixed is not None else []
+            out = formats.few_shot(
+                query,
+                shots,
+                template_id=tid,
+                max_input_length=max_input_length,
+                length_fn=self.length_fn,
+                keep_layout=True,
+                **self._layout(fixed),
+            )
+            if out["num_exemplars"] < len(shots):
+                count_trimmed(self.task_name, len(shots) - out["num_exemplars"])
+        elif kind == "zs":
             out = formats.zero_shot(query, template_id=tid)
         elif kind == "cot":
             out = formats.zero_shot_cot(query)

@@ -103,7 +103,10 @@ class CheckedTfdsDataSource(seqio.TfdsDataSource):
 
     def num_input_examples(self, split: str) -> Optional[int]:
         self._check_prepared()
-        return super().num_input_examples(split)
+        try:
+            return super().num_input_examples(split)
+        except KeyError:  # the dataset info does not record this split's size: unknown
+            return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +156,8 @@ class JsonlSource:
     def splits(self) -> Mapping[str, str]:
         return {k: k for k in self.files}
 
-    def _rows(self, split: str) -> Iterable[Mapping[str, Any]]:
+    def paths(self, split: str) -> list[str]:
+        """The files of `split`; fails naming the pattern when there are none."""
         pattern = self.files[split]
         paths = sorted(tf.io.gfile.glob(pattern))
         if not paths:
@@ -161,7 +165,10 @@ class JsonlSource:
                 f"Source {self.describe()}: no file matches {pattern!r} for split {split!r}. "
                 "Point the entry at the files (see README, 'Data that needs a download')."
             )
-        for path in paths:
+        return paths
+
+    def _rows(self, split: str) -> Iterable[Mapping[str, Any]]:
+        for path in self.paths(split):
             with tf.io.gfile.GFile(path) as f:
                 for line in f:
                     line = line.rstrip("\n")
@@ -174,7 +181,9 @@ class JsonlSource:
 
     def to_seqio(self) -> seqio.DataSource:
         return seqio.FunctionDataSource(
-            dataset_fn=functools.partial(_json_dataset_fn, self._rows, self.describe()),
+            dataset_fn=functools.partial(
+                _json_dataset_fn, self._rows, self.describe(), check=self.paths
+            ),
             splits=list(self.files),
         )
 
@@ -189,10 +198,15 @@ class FunctionSource:
     rows: Callable[[str], Iterable[Mapping[str, Any]]]
     splits: Mapping[str, str]
     name: str = "function"
+    # Called with the split before any row is read (outside tf.data, so a missing file is
+    # one clear Python error, not a wrapped generator failure).
+    check: Optional[Callable[[str], Any]] = None
 
     def to_seqio(self) -> seqio.DataSource:
         return seqio.FunctionDataSource(
-            dataset_fn=functools.partial(_json_dataset_fn, self.rows, self.describe()),
+            dataset_fn=functools.partial(
+                _json_dataset_fn, self.rows, self.describe(), check=self.check
+            ),
             splits=list(self.splits),
         )
 
@@ -206,8 +220,11 @@ def _json_dataset_fn(
     split: str,
     shuffle_files: bool,
     seed: Optional[int] = None,
+    check: Optional[Callable[[str], Any]] = None,
 ) -> tf.data.Dataset:
     del shuffle_files, seed  # Row order is the file order; seqio shuffles after.
+    if check is not None:
+        check(split)
 
     def gen():
         n = 0

@@ -139,7 +139,9 @@ def make_render_preprocessor(
 
     def run(dataset: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
         if renderer.spec.kind == "fs":
-            renderer.pool()  # Read the exemplar pool now, outside the tf.data runtime.
+            # Read the exemplars now, outside the tf.data runtime (errors surface here).
+            renderer.pool()
+            renderer.fixed_shots()
         spec = dataset.element_spec
 
         def py_render(seed, *flat):
@@ -264,7 +266,9 @@ def _register(
         spec,
         task_name=name,
         template_index=template_index,
-        exemplar_pool=_exemplar_pool(entry) if spec.kind == "fs" else None,
+        exemplar_pool=(
+            _exemplar_pool(entry) if spec.kind == "fs" and entry.fixed_shots is None else None
+        ),
         length_fn=_token_length_fn(vocabulary),
     )
     few_shot = spec.kind == "fs"
@@ -288,7 +292,9 @@ def _register(
 
 
 def train_formats(entry: CatalogEntry) -> list[str]:
-    """The training formats registered for `entry`."""
+    """The training formats registered for `entry` (none for an eval-only benchmark)."""
+    if entry.eval_only:
+        return []
     out = ["zs", "fs"]
     if entry.has_options:
         out += ["zs_noopt", "fs_noopt", "zs_varopt", "fs_varopt"]
@@ -314,6 +320,7 @@ def eval_task_names(entry: CatalogEntry, fmt: str = "zs") -> list[str]:
 
 # Every registered task's catalog entry: lets mixtures find a task's cluster by name.
 _TASK_ENTRIES: dict[str, CatalogEntry] = {}
+_REGISTERED_ENTRIES: set[str] = set()
 
 
 def entry_of_task(name: str) -> CatalogEntry:
@@ -339,13 +346,14 @@ def register_entry_tasks(entry: CatalogEntry) -> list[str]:
             _register(name, entry, TRAIN_FORMATS[fmt], template_index=i, train=False)
             names.append(name)
     _TASK_ENTRIES.update(dict.fromkeys(names, entry))
+    _REGISTERED_ENTRIES.add(entry.name)
     return names
 
 
 def register_all() -> None:
     """Registers the tasks of every catalog entry (idempotent)."""
     for entry in catalog_lib.all_entries():
-        if train_task_name(entry, "zs") in seqio.TaskRegistry.names():
+        if entry.name in _REGISTERED_ENTRIES:
             continue
         register_entry_tasks(entry)
     logging.debug("flanjax registered %d tasks", len(_TASK_ENTRIES))

@@ -281,7 +281,7 @@ def evaluate_task(
         )
         for i, t in zip(gen_idx, texts):
             predictions[i] = t
-    cot = bool(task.entry.rationale_field)
+    cot = task.entry.extracts_cot_answer
     targets = [_references(ex, cot) for ex in examples]
     answers = [generation.postprocess(p, chain_of_thought=cot) for p in predictions]
     metric = task.entry.metric

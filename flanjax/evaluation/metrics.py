@@ -22,7 +22,7 @@ from __future__ import annotations
 import collections
 import re
 import string
-from typing import Any, Callable, Mapping, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -184,6 +184,37 @@ def pearson(targets: Sequence[Reference], predictions: Sequence[Any]) -> dict[st
     return {"pearson": 100.0 * float(np.corrcoef(gold, pred)[0, 1])}
 
 
+# A number as written in answers: sign, digits with optional thousands separators, decimals.
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def last_number(text: str) -> Optional[float]:
+    """The last number in `text` ("... so she pays $1,250.00." -> 1250.0), or None."""
+    found = _NUMBER.findall(_as_text(text))
+    if not found:
+        return None
+    try:
+        return float(found[-1].replace(",", ""))
+    except ValueError:
+        return None
+
+
+def numeric_match(targets: Sequence[Reference], predictions: Sequence[Any]) -> dict[str, float]:
+    """Percent of predictions whose last number equals the gold number (any reference).
+
+    Math word problems in many languages (MGSM, Shi et al. 2022; GSM8K) are scored on the
+    final number: the chain-of-thought's "the answer is" phrase is localized, so the answer
+    is read as the last number of the (extracted) prediction.
+    """
+    _check_lengths(targets, predictions)
+    hits = []
+    for t, p in zip(targets, predictions):
+        pred = last_number(_as_text(p))
+        golds = [last_number(r) for r in _as_references(t)]
+        hits.append(float(pred is not None and any(g is not None and abs(g - pred) < 1e-6 for g in golds)))
+    return {"numeric_match": _mean_percent(hits)}
+
+
 METRICS: dict[str, MetricFn] = {
     "accuracy": accuracy,
     "exact_match": exact_match,
@@ -192,6 +223,7 @@ METRICS: dict[str, MetricFn] = {
     "bleu": bleu,
     "f1_multiclass": f1_multiclass,
     "pearson": pearson,
+    "numeric_match": numeric_match,
 }
 
 # The number each metric is summarised by in tables and aggregates (the papers' headline).
@@ -203,6 +235,7 @@ PRIMARY: dict[str, str] = {
     "bleu": "bleu",
     "f1_multiclass": "f1_multiclass",
     "pearson": "pearson",
+    "numeric_match": "numeric_match",
 }
 
 

@@ -6,3 +6,4 @@ from flanjax.data.catalog import t0  # noqa: F401
 from flanjax.data.catalog import cot  # noqa: F401
 from flanjax.data.catalog import dialog  # noqa: F401
 from flanjax.data.catalog import demo  # noqa: F401
+from flanjax.data.catalog import flan2022_eval  # noqa: F401

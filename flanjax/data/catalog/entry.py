@@ -14,8 +14,44 @@ Example = Mapping[str, Any]
 # any other field the entry declares.
 Fields = dict[str, Any]
 
+@dataclasses.dataclass(frozen=True)
+class PromptLayout:
+    """How a benchmark lays out its prompt (few-shot exemplars, then the query).
+
+    Each exemplar is `{inputs_prefix}{inputs}{x_y_delimiter}{targets_prefix}{targets}
+    {separator}`; the query follows as `{inputs_prefix}{inputs}{x_y_delimiter}
+    {targets_prefix}`; `header` (e.g. MMLU's "The following are multiple choice questions
+    (with answers) about ...") comes first and is never dropped. Zero-shot uses the same
+    layout with no exemplars. Defaults are Flan 2022's FewShotPattern delimiters.
+    """
+
+    header: str = ""
+    inputs_prefix: str = ""
+    x_y_delimiter: str = "\n\n"
+    targets_prefix: str = ""
+    separator: str = "\n\n\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedShots:
+    """The exemplars a paper used, in order: field dicts (rendered with the entry's template)
+    or `templates.Rendered` pairs (used verbatim, e.g. a published chain-of-thought prompt).
+
+    `header` replaces the layout's header when the prompt file brings its own (BBH's task
+    description, the first line of each MMLU-CoT prompt). `origin` names the file or split
+    the exemplars came from, for messages and reports. `layout`, when set, replaces the
+    entry's layout (MGSM's prefixes are in each language's own words).
+    """
+
+    shots: tuple[Any, ...]
+    header: Optional[str] = None
+    origin: str = ""
+    layout: Optional["PromptLayout"] = None  # replaces the entry's (e.g. localized prefixes)
+
+
 Metric = Literal[
-    "accuracy", "exact_match", "squad", "rouge", "bleu", "f1_multiclass", "pearson"
+    "accuracy", "exact_match", "squad", "rouge", "bleu", "f1_multiclass", "pearson",
+    "numeric_match",
 ]
 EvalMode = Literal["rank", "generate"]
 
@@ -42,6 +78,16 @@ class CatalogEntry:
       rationale_field: for chain-of-thought entries, the field holding the rationale.
       inversion: whether Flan 2022's input inversion applies (dialog, QA).
       train_split / eval_split: canonical seqio split names in `source`.
+      fixed_shots: for benchmarks evaluated with the exemplars their paper used (Flan
+        2022's MMLU, BBH, TyDiQA, MGSM): a loader, called once and only when a few-shot task
+        runs, returning `FixedShots`. Few-shot then uses these, in order, instead of
+        exemplars drawn from the train split.
+      num_shots: how many of the fixed exemplars few-shot uses (the paper's k); None: all.
+      layout: the prompt layout of a benchmark (zero- and few-shot); None: Flan 2022's.
+      eval_only: register only eval tasks (held-out benchmarks are never trained on).
+      cot_answers: predictions are chain-of-thought: evaluation reads the answer after
+        "the answer is" (set by entries with a rationale field, and by CoT benchmarks
+        whose exemplars carry the reasoning verbatim).
     """
 
     name: str
@@ -60,6 +106,11 @@ class CatalogEntry:
     eval_split: str = "validation"
     has_options: bool = False
     description: str = ""
+    fixed_shots: Optional[Callable[[], FixedShots]] = None
+    num_shots: Optional[int] = None
+    layout: Optional[PromptLayout] = None
+    eval_only: bool = False
+    cot_answers: bool = False
 
     def __post_init__(self):
         if not self.templates:
@@ -79,6 +130,11 @@ class CatalogEntry:
                 f"Catalog entry {self.name!r}: rationale field {self.rationale_field!r} is "
                 f"not among its fields {self.fields}."
             )
+
+    @property
+    def extracts_cot_answer(self) -> bool:
+        """Whether evaluation reads the answer after "the answer is" (chain-of-thought)."""
+        return bool(self.rationale_field) or self.cot_answers
 
     @property
     def template_names(self) -> Sequence[str]:
