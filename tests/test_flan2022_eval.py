@@ -316,3 +316,23 @@ def test_evaluate_benchmarks_end_to_end(bbh_dir, mmlu_dir):
     assert (bbh["num_ranked"], bbh["num_generated"]) == (0, 2)
     assert mmlu["samples"][0]["prediction"] in "ABCD"
     assert set(results["clusters"]) == {"mmlu", "bbh_cot"}
+
+
+def test_eval_gin_config_names_every_suite():
+    import gin
+
+    from flanjax import gin_utils
+
+    gin.clear_config()
+    try:
+        gin_utils.parse_gin(["runs/eval_flan2022.gin"], ["CHECKPOINT_PATH='/c'", "OUTPUT_DIR='/o'"])
+        eval_on = gin.query_parameter("%EVAL_ON")
+        assert gin.query_parameter("%EVAL_FORMAT") == "fs"
+        collection = gin.query_parameter("%EVAL_COLLECTION")
+    finally:
+        gin.clear_config()
+    tasks = heldout.resolve_tasks(eval_on, fmt="fs", collection=collection)
+    counts = {}
+    for t in tasks:
+        counts[t.entry.cluster] = counts.get(t.entry.cluster, 0) + 1
+    assert counts == {"mmlu": 57, "mmlu_cot": 57, "bbh": 27, "bbh_cot": 27, "tydiqa": 8, "mgsm": 11}

@@ -71,6 +71,8 @@ def report_counts() -> None:
         print(f"skipped {n} example(s) of {task}: {reason}")
     for (task, feature), n in sorted(tasks.overflow_counts().items()):
         print(f"{n} example(s) of {task} longer than the {feature} length: trimmed")
+    for task, n in sorted(render.trimmed_counts().items()):
+        print(f"{n} few-shot exemplar(s) of {task} left out to fit the inputs length")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
