@@ -336,3 +336,29 @@ def test_eval_gin_config_names_every_suite():
     for t in tasks:
         counts[t.entry.cluster] = counts.get(t.entry.cluster, 0) + 1
     assert counts == {"mmlu": 57, "mmlu_cot": 57, "bbh": 27, "bbh_cot": 27, "tydiqa": 8, "mgsm": 11}
+
+
+def test_hub_sources_when_no_local_copy(monkeypatch):
+    # Without FLANJAX_MMLU_DIR / FLANJAX_MGSM_DIR the rows come from `datasets.load_dataset`
+    # (the hub or its cache); here it is replaced by a recorder returning hub-shaped rows.
+    import datasets
+
+    monkeypatch.delenv(fe.MMLU_DIR_ENV, raising=False)
+    monkeypatch.delenv(fe.MGSM_DIR_ENV, raising=False)
+    calls = []
+
+    def fake_load(path, name=None, split=None, **kwargs):
+        calls.append((path, name, split))
+        if path == "cais/mmlu":  # answer is the index of the right choice
+            return [{"question": "Q?", "subject": name, "choices": ["w", "x", "y", "z"], "answer": 2}]
+        return [{"question": "Question: 1+1?", "answer": "Step-by-Step Answer: 1+1=2. The answer is 2.",
+                 "answer_number": 2, "equation_solution": "1+1=2"}] * 8
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    fixed = catalog.get_entry("mmlu_virology").fixed_shots()
+    assert calls == [("cais/mmlu", "virology", "dev")]
+    assert fixed.shots[0]["answer"] == "C" and fixed.shots[0]["subject"] == "virology"
+    fixed = catalog.get_entry("mgsm_en").fixed_shots()
+    assert calls[-1] == (fe.MGSM_HF_PATH, "en", "train") and len(fixed.shots) == 8
+    assert fixed.shots[0].inputs == "1+1?" and fixed.shots[0].targets == "1+1=2. The answer is 2."
+    assert (fixed.layout.inputs_prefix, fixed.layout.targets_prefix) == ("Question: ", "Step-by-Step Answer: ")
