@@ -8,6 +8,9 @@ read) or a text file: one input per line, or JSONL with an "inputs" field. Text 
 tokenized with VOCABULARY (a name for `flanjax.data.vocab.get_vocabulary`: 't5',
 'bundled' or a SentencePiece .model path); by default a Hugging Face checkpoint's own
 `spiece.model`, else env FLANJAX_VOCAB.
+
+MESH_SHAPE and LOGICAL_RULES (the trainer's macros; a partitioning/*.gin file sets both)
+decode on a sharded mesh, as `python -m flanjax.eval` does; process 0 writes OUTPUT_FILE.
 """
 
 from __future__ import annotations
@@ -58,13 +61,21 @@ def infer(
     decode_method: str = "greedy",
     num_beams: int = 4,
     checkpoint_step: Optional[int] = None,
+    mesh_shape: Optional[Sequence[int]] = (-1, 1),
+    logical_rules: Any = "data_parallel",
 ) -> str:
-    """Decodes every input; returns the path of the JSONL written."""
+    """Decodes every input; returns the path of the JSONL written.
+
+    mesh_shape, logical_rules: decode on the trainer's (data, model) mesh with that rules
+    preset (`flanjax.evaluation.batching.EvalMesh`); None: one device.
+    """
+    import jax  # pylint: disable=g-import-not-at-top
     import numpy as np  # pylint: disable=g-import-not-at-top
 
-    from flanjax.evaluation import checkpoints, generation, heldout  # pylint: disable=g-import-not-at-top
+    from flanjax.evaluation import batching, checkpoints, generation, heldout  # pylint: disable=g-import-not-at-top
 
     lengths = dict(task_feature_lengths)
+    mesh = None if mesh_shape is None else batching.make_eval_mesh(mesh_shape, logical_rules)
     config, params = checkpoints.load_model(checkpoint_path, step=checkpoint_step, dtype="float32")
     if os.path.isfile(inputs):
         vocab = _vocabulary(vocabulary, checkpoint_path)
@@ -89,10 +100,15 @@ def infer(
         examples = list((examples.take(max_examples) if max_examples else examples).as_numpy_iterator())
         task_name = task.name
     heldout.check_vocabulary(config, vocab, task_name or inputs)
+    if mesh is not None:
+        params = mesh.place_params(config, params)
     predictions = generation.decode(
         config, params, vocab, examples, batch_size=batch_size,
         max_decode_length=lengths["targets"], method=decode_method, num_beams=num_beams,
+        mesh=mesh,
     )
+    if jax.process_index() != 0:
+        return output_file
     os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
     with open(output_file, "w") as f:
         for ex, pred in zip(examples, predictions):
@@ -111,6 +127,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return eval_entry.run_gin_entry(
         argv, "python -m flanjax.infer", __doc__, lambda: infer_lib.infer(),
         required=("CHECKPOINT_PATH", "INFER_INPUTS", "OUTPUT_FILE"),
+        optional=("MESH_SHAPE", "LOGICAL_RULES"),
     )
 
 

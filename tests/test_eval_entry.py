@@ -43,6 +43,8 @@ def test_eval_writes_report(checkpoints, tmp_path, capsys):
         data = json.load(f)
     (run,) = data["runs"].values()
     assert len(run["tasks"]) == 5 and all(t["num_examples"] == 2 for t in run["tasks"])
+    # runs/eval.gin evaluates on the trainer's default mesh (MESH_SHAPE, LOGICAL_RULES).
+    assert run["mesh"] == {"data": 1, "model": 1, "rules": "data_parallel"}
 
 
 @pytest.mark.parametrize(
@@ -53,6 +55,11 @@ def test_eval_writes_report(checkpoints, tmp_path, capsys):
         (["--gin.EVAL_ON=demo_facts_qa_zs:0", "--gin.EVAL_MODE=rank"],
          "error: Task 'demo_facts_qa_zs:0' (template '0', example 0) has no answer options"),
         (["--gin.EVAL_ON=nli"], "error: Cluster 'nli' exists in collections"),
+        # A mesh that does not fit the devices names both (tests run on 1 CPU device).
+        (["--gin.EVAL_ON=demo_reviews_zs:0", "--gin.MESH_SHAPE=(2, 1)"],
+         "error: mesh shape (2, 1) does not divide the 1 devices"),
+        (["--gin.EVAL_ON=demo_reviews_zs:0", "--gin.LOGICAL_RULES='zero3'"],
+         "error: Unknown logical rules preset 'zero3'"),
     ],
 )
 def test_bad_input_one_line(checkpoints, tmp_path, capsys, flags, message):

@@ -98,3 +98,22 @@ def test_generation_detokenizes_and_extracts_cot(reference):
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
     assert generation.postprocess("2 + 2 is 4. So the answer is 4.", chain_of_thought=True) == "4"
     assert generation.postprocess(" 4 ", chain_of_thought=False) == "4"
+
+
+def test_on_a_one_device_mesh_and_batch_rounding(reference):
+    """The mesh path on this process's device(s); the 8-device checks: test_sharded_eval.py."""
+    from flanjax.evaluation import batching
+
+    _, vocab, config, params = reference
+    assert [batching.rows_per_batch(b, dp) for b, dp in ((6, 4), (8, 4), (3, 1), (1, 8))] == [8, 8, 3, 8]
+    with pytest.raises(ValueError, match="positive"):
+        batching.rows_per_batch(0, 2)
+    mesh = batching.make_eval_mesh((-1, 1), "fsdp")
+    placed = mesh.place_params(config, params)
+    examples = _examples(vocab)
+    want = ranking.rank_classify(config, params, vocab, examples, batch_size=2)
+    got = ranking.rank_classify(config, placed, vocab, examples, batch_size=2, mesh=mesh)
+    assert got.predictions == want.predictions
+    np.testing.assert_allclose(np.concatenate(got.scores), np.concatenate(want.scores), rtol=1e-5, atol=1e-5)
+    ids = generation.decode_ids(config, placed, examples, batch_size=2, max_decode_length=5, mesh=mesh)
+    np.testing.assert_array_equal(ids, generation.decode_ids(config, params, examples, batch_size=2, max_decode_length=5))

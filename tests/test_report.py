@@ -56,3 +56,18 @@ def test_clusters_vs_training_plot(tmp_path):
     assert os.path.getsize(path) > 1000
     with open(path, "rb") as f:
         assert f.read(4) == b"\x89PNG"
+
+
+def test_sweep_table_and_tick_labels(tmp_path):
+    points = [
+        {"heldout": h, "num_training_clusters": k, "score": s, "training_clusters": c}
+        for h, k, s, c in (("nli", 0, 30.0, []), ("cbqa", 0, 10.0, []),
+                           ("nli", 1, 40.0, ["sentiment"]), ("cbqa", 1, 20.0, ["sentiment"]))
+    ]
+    table = report.sweep_table(points).splitlines()
+    assert table[0] == "| training clusters | trained on | nli (held out) | cbqa (held out) | average |"
+    assert table[2] == "| 0 | none (initial checkpoint) | 30.0 | 10.0 | 20.0 |"
+    assert table[3] == "| 1 | sentiment | 40.0 | 20.0 | 30.0 |"
+    path = report.plot_clusters_vs_num_training(points, str(tmp_path / "sweep.png"),
+                                                tick_labels={0: "init", 1: "+sentiment"})
+    assert os.path.getsize(path) > 1000

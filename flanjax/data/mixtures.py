@@ -249,6 +249,65 @@ def register_all() -> None:
         _register_family(f"_minus_{cluster}", _keep_for(cluster), held_out=cluster)
 
 
+def register_cluster_subset(mixture: str, clusters: Sequence[str]) -> str:
+    """Registers `{mixture}_only_{c1}_{c2}...`: the mixture restricted to `clusters`.
+
+    FLAN's number-of-clusters ablation (Wei et al. 2021, Sec. 4.1, Fig. 6) trains on the
+    first k clusters of a fixed order. Each kept task keeps the base mixture's rate (the
+    same float, or the same rate function, evaluated when the mixture is first used); a
+    sub-mixture (Flan 2022's submixes) is restricted the same way, registered as
+    `{sub}_only_{...}`, and keeps its weight. Registering again replaces the mixture.
+    Returns the name. Raises ValueError for an unknown mixture, a task name, or a cluster
+    the mixture does not have (naming the clusters it has).
+    """
+    clusters = list(dict.fromkeys(c.strip() for c in clusters if c.strip()))
+    if not clusters:
+        raise ValueError(f"register_cluster_subset({mixture!r}): give at least one cluster")
+    base = get_mixture_or_task(mixture)
+    if not isinstance(base, seqio.Mixture):
+        raise ValueError(f"{mixture!r} is a task, not a mixture: there are no clusters to keep")
+
+    def cluster_of(task_name: str) -> Optional[str]:
+        if task_name in niv2_lib.TASK_NAMES:
+            return niv2_lib.PSEUDO_ENTRY.cluster
+        entry = tasks_lib.entry_of_task(task_name)
+        return entry.cluster if entry is not None else None
+
+    def walk(mix: seqio.Mixture) -> list[str]:
+        """The clusters of a mixture, in the order its tasks were added."""
+        out: dict[str, None] = {}
+        for name in mix.rate_per_task_name:
+            if name in seqio.TaskRegistry.names():
+                out.setdefault(cluster_of(name), None)
+            else:
+                out.update(dict.fromkeys(walk(seqio.MixtureRegistry.get(name))))
+        return [c for c in out if c is not None]
+
+    known = walk(base)
+    unknown = [c for c in clusters if c not in known]
+    if unknown:
+        raise ValueError(f"Mixture {mixture!r} has no cluster {', '.join(map(repr, unknown))}; "
+                         f"its clusters: {known}.")
+    wanted = frozenset(clusters)
+    suffix = "_only_" + "_".join(clusters)
+
+    def restrict(mix: seqio.Mixture) -> list[tuple[str, object]]:
+        kept = []
+        for name, rate in mix.rate_per_task_name.items():
+            if name in seqio.TaskRegistry.names():
+                if cluster_of(name) in wanted:
+                    kept.append((name, rate))
+            else:
+                sub = restrict(seqio.MixtureRegistry.get(name))
+                if sub and _add_mixture(name + suffix, sub):
+                    kept.append((name + suffix, rate))
+        return kept
+
+    name = mixture + suffix
+    _add_mixture(name, restrict(base))
+    return name
+
+
 def get_mixture_or_task(name: str):
     """`seqio.get_mixture_or_task` with an error that lists the closest names."""
     names = list(seqio.MixtureRegistry.names()) + list(seqio.TaskRegistry.names())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -24,6 +24,43 @@ def detokenize(vocabulary: Any, ids: Sequence[int]) -> str:
     return vocabulary.decode(out)
 
 
+def decode_ids(
+    config: T5Config,
+    params: Any,
+    examples: Sequence[Mapping[str, Any]],
+    *,
+    batch_size: int = 32,
+    max_decode_length: int = 32,
+    method: str = "greedy",
+    num_beams: int = 4,
+    alpha: float = 0.6,
+    mesh: Optional[batching.EvalMesh] = None,
+) -> np.ndarray:
+    """Decoded token ids of each example's `inputs`: [num_examples, max_decode_length].
+
+    mesh: decode sharded on this mesh (params placed with `mesh.place_params`); None: the
+    mesh in context, if any, else one device. Each batch is rounded up to a multiple of the
+    data-parallel size; the padding rows are dropped.
+    """
+    if method not in ("greedy", "beam"):
+        raise ValueError(f"evaluation decodes with 'greedy' or 'beam', got {method!r}")
+    out = np.zeros((len(examples), max_decode_length), np.int32)
+    with batching.mesh_scope(mesh) as data_parallel:
+        rows_total = batching.rows_per_batch(batch_size, data_parallel)
+        for rows in batching.chunks(len(examples), batch_size):
+            inputs = [examples[i]["inputs"] for i in rows]
+            width = batching.bucket(max(len(x) for x in inputs), 32)
+            enc = batching.pad_rows(inputs, width, rows_total)  # [batch, in_length]
+            ids = batching.to_host(
+                generate(
+                    config, params, enc, max_decode_length=max_decode_length, method=method,
+                    num_beams=num_beams, alpha=alpha,
+                )
+            )  # [batch, max_decode_length]
+            out[rows.start : rows.stop] = ids[: len(rows)]
+    return out
+
+
 def decode(
     config: T5Config,
     params: Any,
@@ -35,23 +72,14 @@ def decode(
     method: str = "greedy",
     num_beams: int = 4,
     alpha: float = 0.6,
+    mesh: Optional[batching.EvalMesh] = None,
 ) -> list[str]:
-    """Decoded text of each example's `inputs` (token ids, EOS included)."""
-    if method not in ("greedy", "beam"):
-        raise ValueError(f"evaluation decodes with 'greedy' or 'beam', got {method!r}")
-    texts: list[str] = []
-    for rows in batching.chunks(len(examples), batch_size):
-        inputs = [examples[i]["inputs"] for i in rows]
-        width = batching.bucket(max(len(x) for x in inputs), 32)
-        enc = batching.pad_rows(inputs, width, batch_size)  # [batch, in_length]
-        ids = np.asarray(
-            generate(
-                config, params, enc, max_decode_length=max_decode_length, method=method,
-                num_beams=num_beams, alpha=alpha,
-            )
-        )  # [batch, max_decode_length]
-        texts.extend(detokenize(vocabulary, ids[b]) for b in range(len(rows)))
-    return texts
+    """Decoded text of each example's `inputs` (token ids, EOS included); see `decode_ids`."""
+    ids = decode_ids(
+        config, params, examples, batch_size=batch_size, max_decode_length=max_decode_length,
+        method=method, num_beams=num_beams, alpha=alpha, mesh=mesh,
+    )
+    return [detokenize(vocabulary, row) for row in ids]
 
 
 def postprocess(text: str, *, chain_of_thought: bool) -> str:

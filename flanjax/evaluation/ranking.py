@@ -5,6 +5,10 @@ every option of an example is scored against one encoding of its input
 (`flanjax.model.score_options`), and the prediction is the option with the highest summed
 log-likelihood, or the highest per-token mean with `length_normalize=True` (T0 reports the
 sum; the mean is the usual alternative for options of very different lengths).
+
+On a mesh (`mesh=batching.EvalMesh`, or inside `EvalMesh.context()`), the parameters are
+expected placed by `EvalMesh.place_params`; each batch is rounded up to a multiple of the
+data-parallel size and split over the data axes, and the padding rows are dropped after.
 """
 
 from __future__ import annotations
@@ -70,31 +74,36 @@ def rank_classify(
     batch_size: int = 32,
     length_normalize: bool = False,
     max_option_length: Optional[int] = None,
+    mesh: Optional[batching.EvalMesh] = None,
 ) -> RankResult:
     """Scores every answer option of every example; returns the argmax option per example.
 
     examples: dicts with `inputs` (token ids, EOS included) and `answer_options` (strings).
+    mesh: evaluate sharded on this mesh (params placed with `mesh.place_params`); None: the
+    mesh in context, if any, else one device.
     """
     check_has_options(examples, task_name)
     options = [options_of(ex) for ex in examples]
     option_ids = [[tokenize_option(vocabulary, o, max_option_length) for o in opts] for opts in options]
     scores: list[list[float]] = []
     means: list[list[float]] = []
-    for rows in batching.chunks(len(examples), batch_size):
-        inputs = [examples[i]["inputs"] for i in rows]
-        width = batching.bucket(max(len(x) for x in inputs), 32)
-        enc = batching.pad_rows(inputs, width, batch_size)  # [batch, in_length]
-        num_options = max(len(option_ids[i]) for i in rows)
-        opt_width = batching.bucket(max(len(o) for i in rows for o in option_ids[i]), 8)
-        opts = np.zeros((batch_size, num_options, opt_width), np.int32)  # [batch, options, length]
-        for b, i in enumerate(rows):
-            opts[b, : len(option_ids[i])] = batching.pad_rows(option_ids[i], opt_width, len(option_ids[i]))
-        out = score_options(config, params, enc, opts)
-        total, mean = np.asarray(out["sum"]), np.asarray(out["mean"])
-        for b, i in enumerate(rows):
-            n = len(option_ids[i])  # padding options (all 0) are not candidates
-            scores.append([float(s) for s in total[b, :n]])
-            means.append([float(s) for s in mean[b, :n]])
+    with batching.mesh_scope(mesh) as data_parallel:
+        rows_total = batching.rows_per_batch(batch_size, data_parallel)
+        for rows in batching.chunks(len(examples), batch_size):
+            inputs = [examples[i]["inputs"] for i in rows]
+            width = batching.bucket(max(len(x) for x in inputs), 32)
+            enc = batching.pad_rows(inputs, width, rows_total)  # [batch, in_length]
+            num_options = max(len(option_ids[i]) for i in rows)
+            opt_width = batching.bucket(max(len(o) for i in rows for o in option_ids[i]), 8)
+            opts = np.zeros((rows_total, num_options, opt_width), np.int32)  # [batch, options, length]
+            for b, i in enumerate(rows):
+                opts[b, : len(option_ids[i])] = batching.pad_rows(option_ids[i], opt_width, len(option_ids[i]))
+            out = batching.to_host(score_options(config, params, enc, opts))
+            total, mean = out["sum"], out["mean"]
+            for b, i in enumerate(rows):  # rows past len(rows) are padding
+                n = len(option_ids[i])  # padding options (all 0) are not candidates
+                scores.append([float(s) for s in total[b, :n]])
+                means.append([float(s) for s in mean[b, :n]])
     chosen = means if length_normalize else scores
     predictions = [opts[int(np.argmax(s))] for opts, s in zip(options, chosen)]
     return RankResult(predictions=predictions, scores=scores, mean_scores=means)

@@ -78,6 +78,27 @@ def template_table(results: Results) -> str:
     )
 
 
+def sweep_table(points: Sequence[Mapping[str, Any]]) -> str:
+    """FLAN's number-of-clusters ablation as a table: one row per number of clusters.
+
+    points: as for `plot_clusters_vs_num_training`, with "training_clusters" (the clusters
+    trained on) on each; columns: k, the clusters, each held-out cluster's score, average.
+    """
+    heldout = list(dict.fromkeys(p["heldout"] for p in points))
+    by_k: dict[int, dict[str, Any]] = {}
+    for p in points:
+        row = by_k.setdefault(int(p["num_training_clusters"]), {"clusters": p.get("training_clusters", [])})
+        row[p["heldout"]] = float(p["score"])
+    rows = []
+    for k in sorted(by_k):
+        row = by_k[k]
+        scores = [row[h] for h in heldout if h in row]
+        names = ", ".join(row["clusters"]) if row["clusters"] else "none (initial checkpoint)"
+        rows.append([k, names] + [row.get(h, "-") for h in heldout] + [float(np.mean(scores))])
+    return markdown_table(["training clusters", "trained on"] + [f"{h} (held out)" for h in heldout]
+                          + ["average"], rows)
+
+
 # -- files ------------------------------------------------------------------------------
 
 
@@ -170,12 +191,14 @@ def plot_datasets(runs: Mapping[str, Results], path: str, title: str = "") -> st
 
 
 def plot_clusters_vs_num_training(
-    points: Sequence[Mapping[str, Any]], path: str, title: str = ""
+    points: Sequence[Mapping[str, Any]], path: str, title: str = "",
+    tick_labels: Optional[Mapping[int, str]] = None,
 ) -> str:
-    """FLAN's Fig. 7: held-out cluster score against the number of training clusters.
+    """FLAN's Fig. 6: held-out cluster score against the number of training clusters.
 
     points: [{"heldout": cluster, "num_training_clusters": n, "score": s}, ...]; one line per
-    held-out cluster, plus their average.
+    held-out cluster, plus their average. tick_labels: {n: label} under the x ticks (e.g.
+    the cluster added at n, as FLAN labels its axis).
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
@@ -193,6 +216,9 @@ def plot_clusters_vs_num_training(
     if scores and min(scores) >= 0 and max(scores) <= 100:
         ax.set_ylim(0, 100)  # percent: keep small differences from looking large
     ax.set_xticks(all_x)
+    if tick_labels:
+        ax.set_xticklabels([f"{n}\n{tick_labels[n]}" if tick_labels.get(n) else str(n) for n in all_x],
+                           fontsize=7)
     ax.set_xlabel("number of training clusters")
     ax.set_ylabel("held-out cluster score")
     return _finish(plt, fig, ax, path, title or "held-out cluster vs. number of training clusters")
