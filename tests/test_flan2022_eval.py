@@ -316,6 +316,11 @@ def test_evaluate_benchmarks_end_to_end(bbh_dir, mmlu_dir):
     assert (bbh["num_ranked"], bbh["num_generated"]) == (0, 2)
     assert mmlu["samples"][0]["prediction"] in "ABCD"
     assert set(results["clusters"]) == {"mmlu", "bbh_cot"}
+    assert mmlu["exemplars_dropped"] == 0 and bbh["exemplars_dropped"] == 0
+    # Too short an input: the report says how many exemplars were left out (2 examples x 3).
+    short = heldout.EvalSettings(lengths=(("inputs", 64), ("targets", 8)), batch_size=4)
+    result = heldout.evaluate_task(config, params, heldout.resolve_tasks("bbh_cot_navigate", fmt="fs")[0], short)
+    assert result.exemplars_dropped == 6
 
 
 def test_eval_gin_config_names_every_suite():

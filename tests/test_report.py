@@ -71,3 +71,23 @@ def test_sweep_table_and_tick_labels(tmp_path):
     path = report.plot_clusters_vs_num_training(points, str(tmp_path / "sweep.png"),
                                                 tick_labels={0: "init", 1: "+sentiment"})
     assert os.path.getsize(path) > 1000
+
+
+def test_sni_table_rouge_and_exact_match(tmp_path):
+    def task(dataset, rouge_l, em, metric="rouge"):
+        return {"task": f"{dataset}_zs:0", "dataset": dataset, "cluster": "sni", "format": "zs",
+                "template": "0", "metric": metric, "score": rouge_l,
+                "values": {"rougeL": rouge_l, "exact_match": em, "accuracy": em}}
+
+    run_a = {"tasks": [task("task1", 40.0, 10.0), task("task2", 60.0, 30.0),
+                       task("other", 99.0, 99.0, metric="accuracy")]}
+    run_b = {"tasks": [task("task1", 50.0, 20.0)]}
+    table = report.sni_table({"a": run_a, "b": run_b})
+    lines = table.splitlines()
+    assert lines[0] == "| task | format | a ROUGE-L | a EM | b ROUGE-L | b EM |"
+    assert lines[2] == "| task1 | zs | 40.0 | 10.0 | 50.0 | 20.0 |"
+    assert lines[3] == "| task2 | zs | 60.0 | 30.0 | - | - |"
+    # Means over the tasks each run has: a (40+60)/2, (10+30)/2; b its one task.
+    assert lines[4] == "| **mean** |  | 50.0 | 20.0 | 50.0 | 20.0 |"
+    assert "other" not in table
+    assert report.sni_table({"a": {"tasks": [task("x", 1.0, 1.0, metric="accuracy")]}}) == ""

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from flanjax.data import catalog as catalog_lib
+from flanjax.data import render as render_lib
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog.entry import CatalogEntry
 from flanjax.data.vocab import padded_vocab_size
@@ -216,6 +217,7 @@ class TaskResult:
     num_generated: int
     seconds: float
     samples: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    exemplars_dropped: int = 0  # few-shot exemplars left out to fit the inputs length
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -255,7 +257,15 @@ def evaluate_task(
     vocabulary = vocabulary_of(task)
     check_vocabulary(config, vocabulary, task.name)
     lengths = dict(settings.lengths)
+    trimmed_before = render_lib.trimmed_counts().get(task.name, 0)
     examples = load_examples(task, max_examples=settings.max_examples, lengths=lengths)
+    dropped = render_lib.trimmed_counts().get(task.name, 0) - trimmed_before
+    if dropped:
+        logging.warning(
+            "%s: %d few-shot exemplar(s) left out so examples fit %d input tokens; the "
+            "paper's prompt had them all: raise the inputs length.", task.name, dropped,
+            lengths["inputs"],
+        )
     if settings.mode == "rank":
         ranking.check_has_options(examples, task.name)
     rank_idx, gen_idx = [], []
@@ -298,7 +308,7 @@ def evaluate_task(
         collection=task.entry.collection, format=task.fmt, template=task.template,
         metric=metric, values=values, score=metrics.primary_value(metric, values),
         num_examples=len(examples), num_ranked=len(rank_idx), num_generated=len(gen_idx),
-        seconds=time.time() - start, samples=samples,
+        seconds=time.time() - start, samples=samples, exemplars_dropped=dropped,
     )
 
 

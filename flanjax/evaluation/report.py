@@ -64,6 +64,40 @@ def cluster_table(runs: Mapping[str, Results]) -> str:
     return markdown_table(["cluster"] + names, rows)
 
 
+def sni_table(runs: Mapping[str, Results]) -> str:
+    """Super-NaturalInstructions' table (Wang et al. 2022, Table 3): ROUGE-L and exact match
+    per task (metric "rouge"), each run side by side, and their means over tasks. Empty when
+    no task is scored by ROUGE."""
+    names = list(runs)
+    keys: list[tuple[str, str]] = []
+    values: dict[tuple[str, str, str], dict[str, float]] = {}
+    for n in names:
+        for t in runs[n]["tasks"]:
+            if t["metric"] != "rouge":
+                continue
+            key = (t["dataset"], t["format"])
+            if key not in keys:
+                keys.append(key)
+            values[(n, *key)] = t["values"]
+    if not keys:
+        return ""
+    header = ["task", "format"] + [f"{n} {m}" for n in names for m in ("ROUGE-L", "EM")]
+    rows = []
+    for key in keys:
+        row: list[Any] = list(key)
+        for n in names:
+            v = values.get((n, *key))
+            row += ["-", "-"] if v is None else [v.get("rougeL", float("nan")), v.get("exact_match", float("nan"))]
+        rows.append(row)
+    mean: list[Any] = ["**mean**", ""]
+    for n in names:
+        got = [values[(n, *k)] for k in keys if (n, *k) in values]
+        mean += [float(np.mean([v.get("rougeL", np.nan) for v in got])),
+                 float(np.mean([v.get("exact_match", np.nan) for v in got]))]
+    rows.append(mean)
+    return markdown_table(header, rows)
+
+
 def template_table(results: Results) -> str:
     """Every (dataset, template) score of one run: the raw numbers behind the aggregates."""
     rows = [
@@ -251,6 +285,9 @@ def write_report(
     parts = [f"# {title}", "", "## Clusters (FLAN: mean over templates, then datasets)", "",
              cluster_table(runs), "", "## Datasets (T0: spread over templates)", "",
              dataset_table(runs), ""]
+    sni = sni_table(runs)
+    if sni:
+        parts += ["## Super-NaturalInstructions (ROUGE-L and exact match per task)", "", sni, ""]
     for name, results in runs.items():
         parts += [f"## Templates: {name}", "", template_table(results), ""]
     files["md"] = os.path.join(out_dir, "results.md")
