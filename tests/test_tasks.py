@@ -129,3 +129,35 @@ def test_unprepared_tfds_dataset_fails_at_once_naming_it(monkeypatch, tmp_path):
     source = sources.TfdsSource("super_glue/rte:1.0.2", data_dir=str(tmp_path)).to_seqio()
     with pytest.raises(sources.DatasetNotPreparedError, match=r"'super_glue/rte:1.0.2' is not prepared in .*tfds build super_glue/rte"):
         source.get_dataset("train")
+
+
+def test_seqio_evaluator_scores_eval_tasks_with_the_entry_metric():
+    # seqio's own Evaluator (what T5X's eval loop drives) on a flanjax eval task: targets
+    # and predictions go through the task's postprocess_fn, then its metric fn.
+    task_name = "demo_addition_zs:0"
+    task = seqio.get_mixture_or_task(task_name)
+    lengths = {"inputs": 64, "targets": 16}
+    evaluator = seqio.Evaluator(
+        mixture_or_task_name=task_name,
+        feature_converter=seqio.EncDecFeatureConverter(pack=False),
+        eval_split="validation", sequence_length=lengths, num_examples=20,
+    )
+    vocab = task.output_features["targets"].vocabulary
+    wrong = np.zeros(lengths["targets"], np.int32)  # decoded ids, padded like a decoder's
+    ids = vocab.encode("not a number")[:8]
+    wrong[: len(ids)] = ids
+
+    def predict_fn(ds):
+        out = []
+        for index, ex in ds.as_numpy_iterator():
+            tokens = ex["decoder_target_tokens"]
+            out.append((index, tokens if index % 2 == 0 else wrong))
+        return out
+
+    metrics_by_task, _ = evaluator.evaluate(compute_metrics=True, predict_fn=predict_fn)
+    got = metrics_by_task.result()[task_name]
+    assert got["exact_match"] == pytest.approx(100.0 * 10 / 20)  # the even half is right
+    # A target becomes the list of acceptable answers; chain-of-thought text its answer.
+    assert task.postprocess_fn("7", example={"references": [b"7", b"seven"]}, is_target=True) == ["7", "seven"]
+    cot = tasks.seqio_postprocess("5 + 2 = 7. So the answer is 7.", chain_of_thought=True)
+    assert cot == "7"

@@ -26,10 +26,12 @@ import seqio
 import tensorflow as tf
 
 from flanjax.data import catalog as catalog_lib
+from flanjax.data import formats
 from flanjax.data import render as render_lib
 from flanjax.data import sources
 from flanjax.data import vocab as vocab_lib
 from flanjax.data.catalog.entry import CatalogEntry
+from flanjax.evaluation import metrics as metrics_lib
 
 # FLAN 2021 trains on at most 30k examples per dataset (Wei et al. 2021, Section 2.3/
 # Appendix: "we limit the number of training examples per dataset to 30k").
@@ -203,6 +205,28 @@ def make_render_preprocessor(
     return render_zs
 
 
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def seqio_postprocess(
+    output: Any, example: Optional[Mapping[str, Any]] = None, is_target: bool = False,
+    *, chain_of_thought: bool = False,
+) -> Any:
+    """seqio `postprocess_fn` of eval tasks: the answer of a prediction or target.
+
+    Chain-of-thought text gives the answer after "the answer is"; a target gives every
+    acceptable answer (the example's `references`), which flanjax's metric fns take.
+    """
+
+    def answer(text: str) -> str:
+        return formats.extract_cot_answer(text) if chain_of_thought else text.strip()
+
+    if is_target and example is not None and len(example.get("references", ())):
+        return [answer(_text(r)) for r in example["references"]]
+    return answer(_text(output))
+
+
 def _token_length_fn(vocabulary: seqio.Vocabulary) -> Callable[[str], int]:
     def length(text: str) -> int:
         return len(vocabulary.encode(text))
@@ -282,12 +306,17 @@ def _register(
         functools.partial(count_overflow, task_name=name),
         seqio.preprocessors.append_eos_after_trim,
     ]
+    # Eval tasks carry the entry's metric and answer postprocessing, so seqio's Evaluator
+    # (e.g. T5X's eval/infer loop) scores their generations as `flanjax.eval` does.
     seqio.TaskRegistry.add(
         name,
         source=_train_source(entry) if train else entry.source.to_seqio(),
         preprocessors=preprocessors,
         output_features=features,
-        metric_fns=[],
+        postprocess_fn=None if train else functools.partial(
+            seqio_postprocess, chain_of_thought=entry.extracts_cot_answer
+        ),
+        metric_fns=[] if train else metrics_lib.seqio_metric_fns(entry.metric),
     )
 
 
