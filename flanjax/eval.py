@@ -11,16 +11,18 @@ MESH_SHAPE and LOGICAL_RULES (runs/train_base.gin; a partitioning/*.gin file set
 
   python -m flanjax.eval --gin_file=runs/eval.gin --gin_file=partitioning/fsdp_tp.gin ...
 
-Sharded evaluation (`flanjax.evaluation.batching.EvalMesh`): the parameters are placed on
-the (data, model) mesh with the shardings the trainer gives them, eval batches are split
+Sharded evaluation (`flanjax.evaluation.batching.EvalMesh`): the parameters are restored
+straight into the shardings the trainer gives them on the (data, model) mesh (each process
+reads only its devices' shards of a MODEL_DIR or converted checkpoint; a Hugging Face
+directory is read to host, then placed), eval batches are split
 over `data` (BATCH_SIZE rounded up to a multiple of the data-parallel size), and results
 are gathered back. Multi-host: as `python -m flanjax.train` (jax.distributed.initialize
 on a pod slice or with --distributed); every process reads the same eval examples and
 process 0 writes the report.
 
 Bad input (an unknown cluster, a checkpoint of another vocabulary, rank classification of a
-task without answer options, a missing checkpoint) ends with one `error: ...` line and
-exit status 2.
+task without answer options, a missing checkpoint, a checkpoint whose parameters do not
+have its config's shapes) ends with one `error: ...` line and exit status 2.
 """
 
 from __future__ import annotations
@@ -71,7 +73,11 @@ def evaluate(
     tasks = heldout.resolve_tasks(target, fmt=eval_format, collection=collection)
     # Before loading anything: a mesh that does not fit the devices is a one-line error.
     mesh = None if mesh_shape is None else batching.make_eval_mesh(mesh_shape, logical_rules)
-    config, params = checkpoints.load_model(checkpoint_path, step=checkpoint_step, dtype="float32")
+    # With a mesh the parameters are restored straight into their shardings (never whole
+    # on a host); `evaluate_params` then finds them placed.
+    config, params = checkpoints.load_model(
+        checkpoint_path, step=checkpoint_step, mesh=mesh, dtype="float32"
+    )
     for task in tasks:  # before any work: every task must fit the checkpoint's vocabulary
         heldout.check_vocabulary(config, heldout.vocabulary_of(task), task.name)
     settings = heldout.EvalSettings(
@@ -95,9 +101,10 @@ def evaluate_params(
 ) -> dict[str, Any]:
     """`heldout.evaluate` of in-memory parameters, sharded on `mesh` (a `batching.EvalMesh`).
 
-    The parameters are placed with their partitioned shardings and every task is scored
-    inside the mesh and rules context; results["mesh"] records the layout. None: one
-    device, parameters as given.
+    The parameters are placed with their partitioned shardings (a no-op for parameters
+    `checkpoints.load_model(..., mesh=mesh)` restored) and every task is scored inside the
+    mesh and rules context; results["mesh"] records the layout. None: one device,
+    parameters as given.
     """
     from flanjax.evaluation import heldout  # pylint: disable=g-import-not-at-top
 
@@ -114,7 +121,8 @@ def bad_input_errors() -> tuple[type, ...]:
     from flanjax.evaluation import checkpoints, heldout, ranking  # pylint: disable=g-import-not-at-top
 
     return (heldout.UnknownEvalTargetError, heldout.VocabularyMismatchError,
-            ranking.NoAnswerOptionsError, checkpoints.CheckpointNotFoundError)
+            ranking.NoAnswerOptionsError, checkpoints.CheckpointNotFoundError,
+            checkpoints.CheckpointMismatchError)
 
 
 def run_gin_entry(

@@ -76,7 +76,10 @@ def infer(
 
     lengths = dict(task_feature_lengths)
     mesh = None if mesh_shape is None else batching.make_eval_mesh(mesh_shape, logical_rules)
-    config, params = checkpoints.load_model(checkpoint_path, step=checkpoint_step, dtype="float32")
+    # With a mesh: restored straight into the parameters' shardings (never whole on a host).
+    config, params = checkpoints.load_model(
+        checkpoint_path, step=checkpoint_step, mesh=mesh, dtype="float32"
+    )
     if os.path.isfile(inputs):
         vocab = _vocabulary(vocabulary, checkpoint_path)
         texts = _read_text_inputs(inputs)[:max_examples]
@@ -100,8 +103,6 @@ def infer(
         examples = list((examples.take(max_examples) if max_examples else examples).as_numpy_iterator())
         task_name = task.name
     heldout.check_vocabulary(config, vocab, task_name or inputs)
-    if mesh is not None:
-        params = mesh.place_params(config, params)
     predictions = generation.decode(
         config, params, vocab, examples, batch_size=batch_size,
         max_decode_length=lengths["targets"], method=decode_method, num_beams=num_beams,

@@ -7,13 +7,17 @@ jax is imported): this file is also the worker, `python tests/test_sharded_eval.
              decodes (identical tokens) on 4x2 (fsdp_tp) and 8x1 (data_parallel) meshes
              against one device, batches not a multiple of the data axis; the parameters
              really sharded; `python -m flanjax.eval` with MESH_SHAPE/LOGICAL_RULES against
-             MESH_SHAPE=None; a mesh that does not fit the devices is one clear error.
+             MESH_SHAPE=None (the mesh run never reads the checkpoint whole to host); a
+             mesh that does not fit the devices, and a checkpoint of other shapes than
+             its config, are one clear error each.
   multihost  2 processes x 4 devices (gloo) on one 4x2 mesh: every process gets every
              score and token, equal to its own one-device reference.
 """
 
+import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -158,8 +162,11 @@ def _single(tmp):
 
 
 def _entry_point(tmp):
-    """`python -m flanjax.eval` on a 4x2 fsdp_tp mesh == MESH_SHAPE=None, via gin."""
-    import contextlib
+    """`python -m flanjax.eval` on a 4x2 fsdp_tp mesh == MESH_SHAPE=None, via gin.
+
+    On the mesh the checkpoint is restored straight into its shardings, never read whole
+    to host; a checkpoint of other shapes than its config is one `error:` line.
+    """
     import io
 
     import gin
@@ -178,11 +185,12 @@ def _entry_point(tmp):
               "--gin.MAX_EVAL_EXAMPLES=5", "--gin.BATCH_SIZE=3",
               "--gin.TASK_FEATURE_LENGTHS={'inputs': 128, 'targets': 8}"]
     results = {}
-    for name, flags in (("one", ["--gin.MESH_SHAPE=None"]),
-                        ("4x2", ["--gin_file=partitioning/fsdp_tp.gin", "--gin.MESH_SHAPE=(4, 2)"])):
+    mesh_flags = ["--gin_file=partitioning/fsdp_tp.gin", "--gin.MESH_SHAPE=(4, 2)"]
+    for name, flags in (("one", ["--gin.MESH_SHAPE=None"]), ("4x2", mesh_flags)):
         gin.clear_config()
         out = os.path.join(tmp, name)
-        assert eval_entry.main(["--gin_file=runs/eval.gin", *flags, *common, f"--gin.OUTPUT_DIR={out}"]) == 0
+        with _no_host_load() if name == "4x2" else contextlib.nullcontext():
+            assert eval_entry.main(["--gin_file=runs/eval.gin", *flags, *common, f"--gin.OUTPUT_DIR={out}"]) == 0
         with open(os.path.join(out, "results.json")) as f:
             (results[name],) = json.load(f)["runs"].values()
     assert results["4x2"]["mesh"] == {"data": 4, "model": 2, "rules": "fsdp_tp"}
@@ -197,6 +205,37 @@ def _entry_point(tmp):
                                 f"--gin.OUTPUT_DIR={os.path.join(tmp, 'bad')}"])
     lines = err.getvalue().strip().splitlines()
     assert code == 2 and len(lines) == 1 and "(3, 2)" in lines[0] and "8 devices" in lines[0], lines
+    # A checkpoint whose config gives other shapes, restored sharded: one line, exit 2.
+    bad = os.path.join(tmp, "bad_ckpt")
+    shutil.copytree(ckpt, bad)
+    with open(os.path.join(bad, "flanjax_config.json")) as f:
+        values = json.load(f)
+    with open(os.path.join(bad, "flanjax_config.json"), "w") as f:
+        json.dump({**values, "d_ff": 2 * values["d_ff"]}, f)
+    gin.clear_config()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = eval_entry.main(["--gin_file=runs/eval.gin", *mesh_flags, *common, f"--gin.CHECKPOINT_PATH={bad}",
+                                f"--gin.OUTPUT_DIR={os.path.join(tmp, 'bad')}"])
+    lines = err.getvalue().strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("error: Parameter ") and "but the config expects" in lines[0], lines
+
+
+@contextlib.contextmanager
+def _no_host_load():
+    """Fails the run if a converted checkpoint is read whole to host (the unsharded reader)."""
+    from flanjax.convert import checkpoint as convert_ckpt
+
+    def refuse(path):
+        raise AssertionError(f"{path} read to host although evaluation runs on a mesh")
+
+    saved = convert_ckpt.load_flanjax_checkpoint
+    convert_ckpt.load_flanjax_checkpoint = refuse
+    try:
+        yield
+    finally:
+        convert_ckpt.load_flanjax_checkpoint = saved
 
 
 def _multihost(pid, nproc, port):
