@@ -103,10 +103,19 @@ def _encode(config: T5Config, params: Any, tokens: Array) -> Array:
 
 
 def _init_cache(
-    config: T5Config, params: Any, encoded: Array, enc_tokens: Array, max_length: int
+    config: T5Config,
+    params: Any,
+    encoded: Array,
+    enc_tokens: Array,
+    max_length: int,
+    rows: int | None = None,
 ) -> Any:
-    """Zero cache for `max_length` decoder positions (the dummy forward pass is dead code)."""
-    dummy = jnp.zeros((encoded.shape[0], max_length), jnp.int32)
+    """Zero cache for `max_length` decoder positions (the dummy forward pass is dead code).
+
+    `rows` decoder rows (default: one per encoded example); with `rows` a multiple of the
+    examples (beam search), consecutive rows share their example's cross-attention cache.
+    """
+    dummy = jnp.zeros((encoded.shape[0] if rows is None else rows, max_length), jnp.int32)
     _, variables = T5(config).apply(
         {"params": params},
         encoded,
@@ -221,7 +230,7 @@ def _reorder_cache(cache: Any, flat_indices: Array, scan_layers: bool) -> Any:
     def gather(path: tuple, x: Array) -> Array:
         # Keys/values are [(layers,) batch, heads, length, kv]; the indices and key
         # positions ([], [layers], [length]) are shared by all examples. The cross-attention
-        # keys/values are the same for every beam of an example: never reordered.
+        # keys/values are cached once per example (not per beam): never reordered.
         if x.ndim < 4:
             return x
         name = getattr(path[-1], "key", None)
@@ -248,10 +257,10 @@ def _beam_search(
 ) -> Array:
     batch, k, length = enc_tokens.shape[0], num_beams, max_decode_length
     encoded = _encode(config, params, enc_tokens)  # [batch, in_len, embed]
-    # Each example's encoding is repeated per beam; the encoder itself ran once.
-    encoded = jnp.repeat(encoded, k, axis=0)  # [batch * beams, in_len, embed]
-    flat_enc_tokens = jnp.repeat(enc_tokens, k, axis=0)
-    cache = _init_cache(config, params, encoded, flat_enc_tokens, length)
+    # The decoder runs batch * beams rows (beams of an example consecutive); the
+    # cross-attention keys/values are projected and cached once per example and shared
+    # by its beams (see `MultiHeadDotProductAttention`), never repeated per beam.
+    cache = _init_cache(config, params, encoded, enc_tokens, length, rows=batch * k)
 
     running_seqs = jnp.zeros((batch, k, length), jnp.int32)
     running_scores = jnp.full((batch, k), _NEG, jnp.float32).at[:, 0].set(0.0)
@@ -271,7 +280,7 @@ def _beam_search(
          open_rows, cache) = state
         prev = lax.dynamic_index_in_dim(running_seqs, jnp.maximum(i - 1, 0), axis=2, keepdims=False)
         last = jnp.where(i == 0, config.decoder_start_id, prev).reshape(batch * k)
-        logits, cache = _decode_step(config, params, cache, encoded, flat_enc_tokens, last)
+        logits, cache = _decode_step(config, params, cache, encoded, enc_tokens, last)
         vocab = logits.shape[-1]
         log_probs = jax.nn.log_softmax(logits, axis=-1).reshape(batch, k, vocab)
         candidates = (log_probs + running_scores[:, :, None]).reshape(batch, k * vocab)

@@ -92,6 +92,25 @@ class DenseGeneral(nn.Module):
         return lax.dot_general(x.astype(self.dtype), kernel, (contract, ((), ())))
 
 
+class Kernel(nn.Module):
+    """A bare kernel parameter (`<name>/kernel`, as `DenseGeneral` stores it), not applied.
+
+    Lets a module combine several kernels into one matmul while the parameter tree keeps
+    one `DenseGeneral`-shaped entry per kernel.
+    """
+
+    shape: tuple[int, ...]
+    axis_names: tuple[str, ...]
+    kernel_init: Initializer
+    param_dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self) -> Array:
+        return _param(
+            self, "kernel", self.kernel_init, self.shape, self.axis_names, self.param_dtype
+        )
+
+
 class RMSNorm(nn.Module):
     """T5 layer norm: scale only, no mean subtraction, no bias; variance in float32."""
 
@@ -179,6 +198,11 @@ class MultiHeadDotProductAttention(nn.Module):
     `static_kv=True` (cross-attention) the keys and values of `inputs_kv` are projected
     once, by the cache-creating call, and kept in the cache as `cached_cross_key` /
     `cached_cross_value` ([batch, heads, in_length, kv]).
+
+    `inputs_q` may have a multiple g of `inputs_kv`'s batch (beam search's beams, scoring's
+    answer options): query rows i*g .. i*g + g - 1 then all attend to key row i, whose
+    keys/values are projected (and cached) once; `bias` must then have batch 1 or
+    `inputs_kv`'s.
     """
 
     num_heads: int
@@ -217,8 +241,7 @@ class MultiHeadDotProductAttention(nn.Module):
         query = proj("query", (features * self.head_dim) ** -0.5)(inputs_q)  # [b, q, h, d]
         query = nn.with_logical_constraint(query, ("batch", "length", "heads", "kv"))
 
-        head_major = decode and static_kv
-        if head_major:
+        if decode and static_kv:
             # Cross-attention while decoding: keys/values of the fixed encoder output are
             # projected once (by the cache-creating call) and stored head-major,
             # [batch, heads, in_length, kv], the layout the per-step einsums consume.
@@ -231,21 +254,40 @@ class MultiHeadDotProductAttention(nn.Module):
             value = proj("value", features**-0.5)(inputs_kv)  # [b, k, h, d]
             key = nn.with_logical_constraint(key, ("batch", "length", "heads", "kv"))
             value = nn.with_logical_constraint(value, ("batch", "length", "heads", "kv"))
-
+            cached = False
             if decode:
-                key, value, head_major = self._update_cache(key, value)
+                key, value, cached = self._update_cache(key, value)
+            if not cached:  # the decoding cache is head-major already
+                key = jnp.transpose(key, (0, 2, 1, 3))  # [b, h, k, d]
+                value = jnp.transpose(value, (0, 2, 1, 3))
 
-        # Keys/values are [b, h, k, d] (head_major: read from the decoding cache) or
-        # [b, k, h, d].
-        kv_spec = "bhkd" if head_major else "bkhd"
-        logits = jnp.einsum(
-            f"bqhd,{kv_spec}->bhqk", query, key, preferred_element_type=jnp.float32
-        )
+        # Both einsums run head-major, [b, h, q|k, d]: on CPU, contracting the [b, l, h, d]
+        # projections directly was about 2.5x slower for the same (bit-identical) result.
+        batch_q, q_len = query.shape[0], query.shape[1]
+        batch_kv = key.shape[0]
+        groups = batch_q // batch_kv
+        if groups * batch_kv != batch_q:
+            raise ValueError(f"query batch {batch_q} is not a multiple of key batch {batch_kv}")
+        if groups > 1:
+            # Beam search: the beams of an example (consecutive query rows) share its
+            # encoder keys/values, so they attend as `groups * q_len` queries of one row
+            # instead of reading a copy of the keys/values per beam.
+            if bias.shape[0] not in (1, batch_kv):
+                raise ValueError(
+                    f"bias batch {bias.shape[0]} must be 1 or the key batch {batch_kv} when "
+                    f"{groups} query rows share each key row"
+                )
+            query = query.reshape((batch_kv, groups * q_len) + query.shape[2:])
+        query = jnp.transpose(query, (0, 2, 1, 3))  # [b, h, q, d]
+        logits = jnp.einsum("bhqd,bhkd->bhqk", query, key, preferred_element_type=jnp.float32)
         logits = logits + bias.astype(jnp.float32)
         weights = jax.nn.softmax(logits, axis=-1).astype(self.dtype)  # [b, h, q, k]
         if not deterministic and self.dropout_rate > 0.0:
             weights = nn.Dropout(rate=self.dropout_rate)(weights, deterministic=False)
-        attended = jnp.einsum(f"bhqk,{kv_spec}->bqhd", weights, value)  # [b, q, h, d]
+        attended = jnp.einsum("bhqk,bhkd->bhqd", weights, value)
+        attended = jnp.transpose(attended, (0, 2, 1, 3))  # [b, q, h, d]
+        if groups > 1:
+            attended = attended.reshape((batch_q, q_len) + attended.shape[2:])
         attended = nn.with_logical_constraint(attended, ("batch", "length", "heads", "kv"))
         out = DenseGeneral(
             in_shape=heads_kv,
@@ -353,8 +395,29 @@ class MlpBlock(nn.Module):
             )
 
         if self.feed_forward_proj == "gated-gelu":
-            gate = dense("wi_0", features, self.d_ff, ("embed", "mlp"))(x)
-            linear = dense("wi_1", features, self.d_ff, ("embed", "mlp"))(x)
+            # The two input kernels stay separate parameters (`wi_0`, `wi_1`, T5X's and the
+            # checkpoints' naming) but, over full sequences, run as one matmul against their
+            # stack [embed, 2, mlp]: a 1.14x faster training step on CPU, mostly from the
+            # backward pass (one gradient matmul, no transposed copy per kernel). A decoding
+            # step (one position) keeps two matmuls: there, re-stacking the kernels every
+            # step costs more than the second matmul's launch.
+            def kernel(name: str) -> Array:
+                return Kernel(
+                    (features, self.d_ff),
+                    ("embed", "mlp"),
+                    nn.initializers.normal(stddev=features**-0.5),
+                    self.param_dtype,
+                    name=name,
+                )().astype(self.dtype)
+
+            x = x.astype(self.dtype)
+            wi_0, wi_1 = kernel("wi_0"), kernel("wi_1")
+            if x.ndim >= 2 and x.shape[-2] == 1:
+                gate, linear = x @ wi_0, x @ wi_1
+            else:
+                stacked = jnp.stack([wi_0, wi_1], axis=1)  # [e, 2, mlp]
+                both = jnp.einsum("...e,ekf->...kf", x, stacked)  # [b, l, 2, mlp]
+                gate, linear = both[..., 0, :], both[..., 1, :]
             hidden = nn.gelu(gate, approximate=True) * linear  # [b, l, mlp]
         elif self.feed_forward_proj == "relu":
             hidden = nn.relu(dense("wi", features, self.d_ff, ("embed", "mlp"))(x))

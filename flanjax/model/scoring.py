@@ -1,8 +1,9 @@
 """Log-likelihood scoring of target sequences, and rank classification over options.
 
 `score_options` encodes each input once and scores every answer option against that
-encoding (the encoder output is repeated per option, not the input re-encoded), which is
-what rank-classification evaluation (FLAN, T0) spends most of its time on.
+encoding (neither the input re-encoded nor the encoder output repeated per option: the
+cross-attention keys/values are projected once per example and shared by its options),
+which is what rank-classification evaluation (FLAN, T0) spends most of its time on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from flanjax.model.checks import check_rank, check_token_ids
 from flanjax.model.config import T5Config
@@ -27,10 +29,19 @@ def shift_right(targets: Array, start_id: int = 0) -> Array:
 
 
 def _token_log_likelihoods(logits: Array, targets: Array) -> Array:
-    """float32 logits [b, l, v], targets [b, l] -> log p(target) [b, l], 0 at padding."""
-    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-    picked = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
-    return jnp.where(targets > 0, picked, 0.0)
+    """float32 logits [b, l, v], targets [b, l] -> log p(target) [b, l], 0 at padding.
+
+    The same float operations as `log_softmax` followed by a gather ((x_t - max) -
+    log(sum(exp(x - max)))), without materialising the [b, l, v] log-probabilities; the
+    target's logit is picked by a masked sum (exact: every other term is 0).
+    """
+    logits = logits.astype(jnp.float32)
+    max_logit = lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
+    shifted = logits - max_logit
+    log_z = jnp.log(jnp.sum(jnp.exp(shifted), axis=-1))
+    vocab_ids = lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
+    picked = jnp.sum(jnp.where(vocab_ids == targets[..., None], shifted, 0.0), axis=-1)
+    return jnp.where(targets > 0, picked - log_z, 0.0)
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
@@ -61,9 +72,10 @@ def _score_options(
     batch, num_options, length = options.shape
     model = T5(config)
     encoded = model.apply({"params": params}, enc_tokens, method=T5.encode)  # [b, in, e]
-    encoded = jnp.repeat(encoded, num_options, axis=0)  # [b * options, in, e]
-    enc_tokens = jnp.repeat(enc_tokens, num_options, axis=0)  # for the padding mask only
-    targets = options.reshape(batch * num_options, length)
+    targets = options.reshape(batch * num_options, length)  # options of an example adjacent
+    # The decoder runs b * options rows against the b encodings: the cross-attention
+    # projects each example's keys/values once and its options' queries attend to them
+    # together (`MultiHeadDotProductAttention` groups query rows per key row).
     logits = model.apply(
         {"params": params},
         encoded,

@@ -29,6 +29,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
+from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from flanjax.model import T5, T5Config
@@ -70,20 +71,43 @@ def token_losses(
 
     logits [batch, length, vocab] float32, targets [batch, length] int.
     """
+    ce, z, _ = _token_stats(logits, targets, z_loss, label_smoothing)
+    return ce, z
+
+
+def _token_stats(
+    logits: Array, targets: Array, z_loss: float, label_smoothing: float
+) -> tuple[Array, Array, Array]:
+    """(cross-entropy, z-loss, correct) per token, each [batch, length].
+
+    Written so that nothing of size [batch, length, vocab] is materialised beyond the
+    logits and their gradient: cross-entropy is `log Z - <soft targets, logits>` (the soft
+    targets sum to 1), the target logit is a masked sum over the vocabulary (its gradient
+    is elementwise, not a scatter into a zero buffer), and `correct` is whether the first
+    maximal logit is the target's, i.e. exactly `argmax(logits) == target` (ties included)
+    from two plain reductions instead of a variadic one.
+    """
     logits = logits.astype(jnp.float32)
     vocab = logits.shape[-1]
-    log_z = jax.nn.logsumexp(logits, axis=-1)  # [b, l]
-    log_probs = logits - log_z[..., None]  # [b, l, v]
+    max_logit = lax.stop_gradient(jnp.max(logits, axis=-1))  # [b, l]
+    log_z = jnp.log(jnp.sum(jnp.exp(logits - max_logit[..., None]), axis=-1)) + max_logit
+    vocab_ids = lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
+    targets = targets.astype(jnp.int32)
+    target_logit = jnp.sum(jnp.where(vocab_ids == targets[..., None], logits, 0.0), axis=-1)
     if label_smoothing > 0.0:
         confidence = 1.0 - label_smoothing
         low = label_smoothing / (vocab - 1)
         # Entropy of the soft targets: subtracted so that the minimum loss is 0 (T5X).
         normalizing = -(confidence * jnp.log(confidence) + (vocab - 1) * low * jnp.log(low + 1e-20))
-        soft = low + (confidence - low) * jax.nn.one_hot(targets, vocab, dtype=jnp.float32)
-        ce = -jnp.sum(soft * log_probs, axis=-1) - normalizing
+        # <soft, logits> with soft = low everywhere and `confidence` at the target.
+        soft_logit = low * jnp.sum(logits, axis=-1) + (confidence - low) * target_logit
+        ce = log_z - soft_logit - normalizing
     else:
-        ce = -jnp.take_along_axis(log_probs, targets[..., None].astype(jnp.int32), axis=-1)[..., 0]
-    return ce, z_loss * jnp.square(log_z)
+        ce = log_z - target_logit
+    first_max = jnp.min(
+        jnp.where(logits == max_logit[..., None], vocab_ids, vocab), axis=-1
+    )  # argmax's tie rule: the first maximal index
+    return ce, z_loss * jnp.square(log_z), first_max == targets
 
 
 def loss_sums(
@@ -109,8 +133,8 @@ def loss_sums(
     weights = batch.get("decoder_loss_weights")
     weights = (targets > 0) if weights is None else weights
     weights = weights.astype(jnp.float32)
-    ce, z = token_losses(logits, targets, loss_config.z_loss, loss_config.label_smoothing)
-    correct = (jnp.argmax(logits, axis=-1) == targets).astype(jnp.float32)
+    ce, z, correct = _token_stats(logits, targets, loss_config.z_loss, loss_config.label_smoothing)
+    correct = correct.astype(jnp.float32)
     sums = {
         "cross_entropy": jnp.sum(ce * weights),
         "z_loss": jnp.sum(z * weights),
