@@ -137,6 +137,10 @@ def machine_line() -> dict[str, Any]:
         info["transformers"] = transformers.__version__
     except ImportError:
         pass
+    from flanjax import hostmem  # pylint: disable=g-import-not-at-top
+
+    # Both sides run in this process, so both get the same malloc behaviour.
+    info["host_malloc"] = "keep freed memory" if hostmem.applied() else "glibc default"
     if hasattr(os, "getloadavg"):
         info["loadavg_1m"] = round(os.getloadavg()[0], 2)
     return info

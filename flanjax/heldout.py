@@ -577,6 +577,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    from flanjax import hostmem
+
+    hostmem.keep_freed_memory()  # before JAX starts its CPU client; see flanjax/hostmem.py
     if sys.argv[1:2] == ["train"]:
         code = main()
         sys.stdout.flush()

@@ -116,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from flanjax import hostmem
+
+    hostmem.keep_freed_memory()  # before JAX starts its CPU client; see flanjax/hostmem.py
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
