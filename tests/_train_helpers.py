@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -48,12 +49,49 @@ def random_batch(seed: int, batch: int = 8, in_len: int = 16, tgt_len: int = 8, 
     return {k: np.asarray(v, np.int32) for k, v in out.items()}
 
 
+def subprocess_env(devices: int | None = None, **extra: str) -> dict:
+    """The environment of a test's child interpreter: the repository and tests/ importable;
+    with `devices`, JAX on that many simulated CPU devices."""
+    env = dict(os.environ, **extra)
+    env["PYTHONPATH"] = os.pathsep.join([REPO, os.path.join(REPO, "tests"), env.get("PYTHONPATH", "")])
+    if devices is not None:
+        env.update(JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+    return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (for a jax.distributed coordinator)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(script: str, args, env: dict) -> subprocess.Popen:
+    """`python script *args` from the repository root, stdout and stderr together."""
+    return subprocess.Popen([PYTHON, script, *map(str, args)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(procs, timeout: int) -> list[str]:
+    """Waits for every process (killing all if one overruns); each must exit 0. Outputs."""
+    outs = []
+    for p in procs:
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+        outs.append(out)
+    for p, out in zip(procs, outs):
+        assert p.returncode == 0, out[-5000:]
+    return outs
+
+
 def run_python(code: str, *, devices: int = 1, env: dict | None = None, timeout: int = 300) -> str:
     """Runs `code` in a fresh interpreter with `devices` simulated CPU devices; returns stdout."""
-    full_env = dict(os.environ)
-    full_env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    full_env["PYTHONPATH"] = REPO + os.pathsep + os.path.join(REPO, "tests") + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.update(env or {})
+    full_env = subprocess_env(devices, **(env or {}))
     proc = subprocess.run(
         [PYTHON, "-c", code], capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout
     )

@@ -16,20 +16,14 @@ import itertools
 import json
 import os
 import shutil
-import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _train_helpers import finish, spawn, subprocess_env
 
 
 def test_sharded_restore_matches_host_load(tmp_path):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
-    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8"
-    env["PYTHONPATH"] = os.pathsep.join([REPO, os.path.join(REPO, "tests"), env.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), str(tmp_path)], cwd=REPO, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-5000:]
-    assert "EVAL_RESTORE_OK" in proc.stdout, proc.stdout[-3000:]
+    (out,) = finish([spawn(__file__, [tmp_path], subprocess_env(8))], timeout=300)
+    assert "EVAL_RESTORE_OK" in out, out[-3000:]
 
 
 # -- the worker ---------------------------------------------------------------------------

@@ -2,51 +2,21 @@
 
 import json
 import os
-import socket
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from _train_helpers import REPO, restore_params
+from _train_helpers import REPO, finish, free_port, restore_params, spawn, subprocess_env
 
 WORKER = os.path.join(REPO, "tests", "_multihost_worker.py")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(devices_per_process):
-    env = dict(os.environ, DEVICES_PER_PROCESS=str(devices_per_process))
-    env["PYTHONPATH"] = os.pathsep.join([REPO, os.path.join(REPO, "tests"), env.get("PYTHONPATH", "")])
-    return env
-
-
 def _run(model_dir, nproc, rules):
-    port = _free_port()
-    procs = [
-        subprocess.Popen([sys.executable, WORKER, str(i), str(nproc), str(port), model_dir, rules],
-                         cwd=REPO, env=_env(4 // nproc), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for i in range(nproc)
-    ]
-    outs = []
-    for p in procs:
-        try:
-            out, _ = p.communicate(timeout=400)
-        except subprocess.TimeoutExpired:
-            for q in procs:
-                q.kill()
-            raise
-        outs.append(out)
-    for p, out in zip(procs, outs):
-        assert p.returncode == 0, out[-4000:]
-    return outs
+    port = free_port()
+    env = subprocess_env(DEVICES_PER_PROCESS=str(4 // nproc))
+    return finish([spawn(WORKER, [i, nproc, port, model_dir, rules], env) for i in range(nproc)], timeout=400)
 
 
 def _losses(model_dir):

@@ -18,51 +18,22 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _train_helpers import finish, free_port, spawn, subprocess_env
+
 VOCAB = 64
 
 
-def _env(devices):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
-    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
-    env["PYTHONPATH"] = os.pathsep.join([REPO, env.get("PYTHONPATH", "")])
-    return env
-
-
-def _spawn(args, devices):
-    return subprocess.Popen([sys.executable, os.path.abspath(__file__), *args], cwd=REPO, env=_env(devices),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _finish(procs, timeout=500):
-    outs = []
-    for p in procs:
-        try:
-            out, _ = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for q in procs:
-                q.kill()
-            raise
-        outs.append(out)
-    for p, out in zip(procs, outs):
-        assert p.returncode == 0, out[-5000:]
-    return outs
-
-
 def test_sharded_eval_matches_one_device(tmp_path):
-    (out,) = _finish([_spawn(["single", str(tmp_path)], devices=8)])
+    (out,) = finish([spawn(__file__, ["single", tmp_path], subprocess_env(8))], timeout=500)
     assert "SHARDED_EVAL_OK" in out, out[-3000:]
 
 
 def test_multihost_eval_every_process_gets_every_result():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    outs = _finish([_spawn(["multihost", str(pid), "2", str(port)], devices=4) for pid in range(2)])
+    port = free_port()
+    outs = finish([spawn(__file__, ["multihost", pid, 2, port], subprocess_env(4)) for pid in range(2)],
+                  timeout=500)
     for pid, out in enumerate(outs):
         assert f"MULTIHOST_EVAL_OK {pid}" in out, out[-3000:]
 
