@@ -62,9 +62,9 @@ MMLU_COT = {
 @pytest.fixture(autouse=True)
 def _fresh_exemplars():
     # Each test points the env variables at its own files.
-    render.clear_fixed_shots()
+    render.clear_exemplar_caches()
     yield
-    render.clear_fixed_shots()
+    render.clear_exemplar_caches()
 
 
 def _first(name, split="test"):

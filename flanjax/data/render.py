@@ -90,15 +90,27 @@ def trimmed_counts() -> dict[str, int]:
         return dict(_TRIMMED)
 
 
-# Fixed exemplars, loaded once per catalog entry and shared by its zero/few-shot eval tasks.
-_FIXED: dict[int, tuple[CatalogEntry, FixedShots]] = {}
-_FIXED_LOCK = threading.Lock()
+# Exemplars read once per catalog entry and shared by its tasks: few-shot pools drawn from
+# the train split ("pool", one training task and one eval task per template read the same)
+# and a benchmark's fixed exemplars ("fixed"). The entry is kept beside its value so its
+# id is not reused while the cache holds it.
+_EXEMPLARS: dict[tuple[str, int], tuple[CatalogEntry, Any]] = {}
+_EXEMPLARS_LOCK = threading.Lock()
 
 
-def clear_fixed_shots() -> None:
-    """Forgets loaded fixed exemplars (e.g. after pointing an env variable elsewhere)."""
-    with _FIXED_LOCK:
-        _FIXED.clear()
+def once_per_entry(kind: str, entry: CatalogEntry, load: Callable[[], Any]) -> Any:
+    """`load()` the first time (kind, entry) is asked for; the cached value after."""
+    with _EXEMPLARS_LOCK:
+        key = (kind, id(entry))
+        if key not in _EXEMPLARS:
+            _EXEMPLARS[key] = (entry, load())
+        return _EXEMPLARS[key][1]
+
+
+def clear_exemplar_caches() -> None:
+    """Forgets loaded exemplars (e.g. after pointing an env variable elsewhere)."""
+    with _EXEMPLARS_LOCK:
+        _EXEMPLARS.clear()
 
 
 def _candidate_indices(entry: CatalogEntry, spec: FormatSpec) -> list[int]:
@@ -199,22 +211,21 @@ class Renderer:
 
     def fixed_shots(self) -> Optional[FixedShots]:
         """The entry's fixed exemplars (loaded once per entry), cut to its `num_shots`."""
-        entry = self.entry
-        if entry.fixed_shots is None:
+        if self.entry.fixed_shots is None:
             return None
-        with _FIXED_LOCK:
-            if id(entry) not in _FIXED:
-                fixed = entry.fixed_shots()
-                k = entry.num_shots
-                if k is not None and len(fixed.shots) < k:
-                    origin = fixed.origin or "its exemplar source"
-                    raise ValueError(
-                        f"Task {self.task_name!r} is {k}-shot but {origin} has only "
-                        f"{len(fixed.shots)} exemplars; point it at the full exemplar file."
-                    )
-                shots = fixed.shots if k is None else fixed.shots[:k]
-                _FIXED[id(entry)] = (entry, dataclasses.replace(fixed, shots=tuple(shots)))
-            return _FIXED[id(entry)][1]
+        return once_per_entry("fixed", self.entry, self._load_fixed_shots)
+
+    def _load_fixed_shots(self) -> FixedShots:
+        fixed = self.entry.fixed_shots()
+        k = self.entry.num_shots
+        if k is not None and len(fixed.shots) < k:
+            origin = fixed.origin or "its exemplar source"
+            raise ValueError(
+                f"Task {self.task_name!r} is {k}-shot but {origin} has only "
+                f"{len(fixed.shots)} exemplars; point it at the full exemplar file."
+            )
+        shots = fixed.shots if k is None else fixed.shots[:k]
+        return dataclasses.replace(fixed, shots=tuple(shots))
 
     def _layout(self, fixed: Optional[FixedShots]) -> dict[str, str]:
         layout = (fixed.layout if fixed is not None else None) or self.entry.layout or PromptLayout()

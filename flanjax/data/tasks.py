@@ -234,20 +234,9 @@ def _token_length_fn(vocabulary: seqio.Vocabulary) -> Callable[[str], int]:
     return length
 
 
-# Few-shot exemplar pools, read once per catalog entry and shared by its few-shot tasks
-# (one training task and one eval task per template all draw from the same pool).
-_POOLS: dict[int, tuple[CatalogEntry, list[dict]]] = {}
-_POOLS_LOCK = threading.Lock()
-
-
 def _exemplar_pool(entry: CatalogEntry) -> Callable[[], list[dict]]:
-    def pool() -> list[dict]:
-        with _POOLS_LOCK:
-            if id(entry) not in _POOLS:
-                _POOLS[id(entry)] = (entry, _read_exemplar_pool(entry))
-            return _POOLS[id(entry)][1]
-
-    return pool
+    """The entry's few-shot pool, read once and shared by all its few-shot tasks."""
+    return lambda: render_lib.once_per_entry("pool", entry, lambda: _read_exemplar_pool(entry))
 
 
 def _read_exemplar_pool(entry: CatalogEntry) -> list[dict]:
