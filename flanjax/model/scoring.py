@@ -33,15 +33,23 @@ def _token_log_likelihoods(logits: Array, targets: Array) -> Array:
 
     The same float operations as `log_softmax` followed by a gather ((x_t - max) -
     log(sum(exp(x - max)))), without materialising the [b, l, v] log-probabilities; the
-    target's logit is picked by a masked sum (exact: every other term is 0).
+    target's logit is picked by `pick_target`.
     """
     logits = logits.astype(jnp.float32)
     max_logit = lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
     shifted = logits - max_logit
     log_z = jnp.log(jnp.sum(jnp.exp(shifted), axis=-1))
-    vocab_ids = lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
-    picked = jnp.sum(jnp.where(vocab_ids == targets[..., None], shifted, 0.0), axis=-1)
-    return jnp.where(targets > 0, picked - log_z, 0.0)
+    return jnp.where(targets > 0, pick_target(shifted, targets) - log_z, 0.0)
+
+
+def pick_target(values: Array, targets: Array) -> Array:
+    """`values[..., target]` over the last (vocabulary) axis, [b, l, v] -> [b, l].
+
+    A masked sum, exact (every other term is 0), whose gradient is elementwise rather than
+    a scatter into a zero [b, l, v] buffer as `take_along_axis`'s is.
+    """
+    vocab_ids = lax.broadcasted_iota(jnp.int32, values.shape, values.ndim - 1)
+    return jnp.sum(jnp.where(vocab_ids == targets[..., None], values, 0.0), axis=-1)
 
 
 @functools.partial(jax.jit, static_argnames=("config",))

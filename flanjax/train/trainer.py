@@ -33,6 +33,7 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from flanjax.model import T5, T5Config
+from flanjax.model.scoring import pick_target
 from flanjax.train import partitioning
 
 Array = jax.Array
@@ -82,8 +83,8 @@ def _token_stats(
 
     Written so that nothing of size [batch, length, vocab] is materialised beyond the
     logits and their gradient: cross-entropy is `log Z - <soft targets, logits>` (the soft
-    targets sum to 1), the target logit is a masked sum over the vocabulary (its gradient
-    is elementwise, not a scatter into a zero buffer), and `correct` is whether the first
+    targets sum to 1), the target logit is picked by `pick_target` (a masked sum: its
+    gradient is elementwise, not a scatter into a zero buffer), and `correct` is whether the first
     maximal logit is the target's, i.e. exactly `argmax(logits) == target` (ties included)
     from two plain reductions instead of a variadic one.
     """
@@ -91,9 +92,8 @@ def _token_stats(
     vocab = logits.shape[-1]
     max_logit = lax.stop_gradient(jnp.max(logits, axis=-1))  # [b, l]
     log_z = jnp.log(jnp.sum(jnp.exp(logits - max_logit[..., None]), axis=-1)) + max_logit
-    vocab_ids = lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
     targets = targets.astype(jnp.int32)
-    target_logit = jnp.sum(jnp.where(vocab_ids == targets[..., None], logits, 0.0), axis=-1)
+    target_logit = pick_target(logits, targets)
     if label_smoothing > 0.0:
         confidence = 1.0 - label_smoothing
         low = label_smoothing / (vocab - 1)
@@ -104,6 +104,7 @@ def _token_stats(
         ce = log_z - soft_logit - normalizing
     else:
         ce = log_z - target_logit
+    vocab_ids = lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
     first_max = jnp.min(
         jnp.where(logits == max_logit[..., None], vocab_ids, vocab), axis=-1
     )  # argmax's tie rule: the first maximal index
