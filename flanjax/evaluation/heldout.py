@@ -62,16 +62,12 @@ def registry():
 
 
 def entry_of_task(name: str) -> Optional[CatalogEntry]:
-    """The catalog entry of a training or eval task name, or None."""
-    base = name.split(":", 1)[0]
-    for fmt in sorted(tasks_lib.TRAIN_FORMATS, key=len, reverse=True):
-        suffix = f"_{fmt}"
-        if base.endswith(suffix):
-            try:
-                return catalog_lib.get_entry(base[: -len(suffix)])
-            except KeyError:
-                continue
-    return None
+    """The catalog entry of a registered training or eval task, or None (e.g. an SNI task)."""
+    registry()  # registers every catalog entry's tasks
+    try:
+        return tasks_lib.entry_of_task(name)
+    except KeyError:
+        return None
 
 
 def _all_clusters() -> dict[str, list[str]]:
