@@ -50,6 +50,22 @@ def chunks(n: int, size: int) -> Iterator[range]:
         yield range(start, min(start + size, n))
 
 
+def encoder_batches(
+    examples: Sequence[Any], batch_size: int, data_parallel_size: int = 1
+) -> Iterator[tuple[range, np.ndarray]]:
+    """(rows, encoder tokens [rows_per_batch, width]) for consecutive batches of examples.
+
+    Each example's `inputs` (token ids, EOS included) is right-padded to the batch's
+    longest, bucketed to a multiple of 32; the batch is filled up to `rows_per_batch` with
+    empty rows, whose results the caller drops (rows past `len(rows)`).
+    """
+    rows_total = rows_per_batch(batch_size, data_parallel_size)
+    for rows in chunks(len(examples), batch_size):
+        inputs = [examples[i]["inputs"] for i in rows]
+        width = bucket(max(len(x) for x in inputs), 32)
+        yield rows, pad_rows(inputs, width, rows_total)  # [batch, in_length]
+
+
 def rows_per_batch(batch_size: int, data_parallel_size: int = 1) -> int:
     """The compiled batch: `batch_size` rounded up to a multiple of the data-parallel size.
 

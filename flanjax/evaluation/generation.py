@@ -46,11 +46,7 @@ def decode_ids(
         raise ValueError(f"evaluation decodes with 'greedy' or 'beam', got {method!r}")
     out = np.zeros((len(examples), max_decode_length), np.int32)
     with batching.mesh_scope(mesh) as data_parallel:
-        rows_total = batching.rows_per_batch(batch_size, data_parallel)
-        for rows in batching.chunks(len(examples), batch_size):
-            inputs = [examples[i]["inputs"] for i in rows]
-            width = batching.bucket(max(len(x) for x in inputs), 32)
-            enc = batching.pad_rows(inputs, width, rows_total)  # [batch, in_length]
+        for rows, enc in batching.encoder_batches(examples, batch_size, data_parallel):
             ids = batching.to_host(
                 generate(
                     config, params, enc, max_decode_length=max_decode_length, method=method,

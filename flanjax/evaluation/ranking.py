@@ -88,11 +88,8 @@ def rank_classify(
     scores: list[list[float]] = []
     means: list[list[float]] = []
     with batching.mesh_scope(mesh) as data_parallel:
-        rows_total = batching.rows_per_batch(batch_size, data_parallel)
-        for rows in batching.chunks(len(examples), batch_size):
-            inputs = [examples[i]["inputs"] for i in rows]
-            width = batching.bucket(max(len(x) for x in inputs), 32)
-            enc = batching.pad_rows(inputs, width, rows_total)  # [batch, in_length]
+        for rows, enc in batching.encoder_batches(examples, batch_size, data_parallel):
+            rows_total = enc.shape[0]
             num_options = max(len(option_ids[i]) for i in rows)
             opt_width = batching.bucket(max(len(o) for i in rows for o in option_ids[i]), 8)
             opts = np.zeros((rows_total, num_options, opt_width), np.int32)  # [batch, options, length]
