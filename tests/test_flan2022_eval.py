@@ -17,7 +17,8 @@ import tensorflow_datasets as tfds
 from flanjax.data import catalog, mixtures, render, sources  # noqa: F401
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog import flan2022_eval as fe
-from flanjax.evaluation import heldout, metrics
+from flanjax.data import metrics
+from flanjax.evaluation import heldout
 from flanjax.model import T5Config, init_params
 
 LENGTHS = {"inputs": 2048, "targets": 64}

@@ -5,7 +5,7 @@ import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
-from flanjax.evaluation import metrics
+from flanjax.data import metrics
 
 
 def test_accuracy_hand_computed():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flanjax.data.promptsource import PromptsourceTemplate
+from flanjax.data.templates.promptsource import PromptsourceTemplate
 from flanjax.data.templates import Rendered, load_promptsource_yaml
 
 # A file in promptsource's own format (as `yaml.dump` of DatasetTemplates writes it); the

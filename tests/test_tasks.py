@@ -34,7 +34,7 @@ def test_every_demo_entry_has_train_and_eval_tasks():
 
 
 def test_train_task_tokenizes_and_appends_eos():
-    vocab = tasks.output_features("demo")["inputs"].vocabulary
+    vocab = tasks.output_features("DEMO_VOCAB")["inputs"].vocabulary
     for ex in _examples("demo_addition_zs", n=4):
         text = ex["inputs_pretokenized"].decode()
         assert ex["inputs"][-1] == 1  # EOS
@@ -73,7 +73,7 @@ def test_few_shot_exemplars_fit_the_input_length():
 
 
 def test_over_length_examples_are_counted():
-    vocab = tasks.output_features("demo")["inputs"].vocabulary
+    vocab = tasks.output_features("DEMO_VOCAB")["inputs"].vocabulary
     before = tasks.overflow_counts().get(("demo_facts_qa_zs", "inputs"), 0)
     exs = _examples("demo_facts_qa_zs", n=10, lengths={"inputs": 12, "targets": 16})
     expected = sum(len(vocab.encode(e["inputs_pretokenized"].decode())) + 1 > 12 for e in exs)

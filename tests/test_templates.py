@@ -177,7 +177,7 @@ def test_sample_options_style_is_sha256_of_seed_and_key():
 
 
 def test_promptsource_reexported():
-    from flanjax.data import promptsource
+    from flanjax.data.templates import promptsource
 
     assert templates.load_promptsource_yaml is promptsource.load_promptsource_yaml
     assert templates.PromptsourceTemplate is promptsource.PromptsourceTemplate

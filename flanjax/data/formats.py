@@ -24,7 +24,7 @@ import hashlib
 import re
 from typing import Any, Callable, Optional, Sequence, TypeVar
 
-from flanjax.data.templates import Rendered
+from flanjax.data.templates.base import Rendered
 
 T = TypeVar("T")
 

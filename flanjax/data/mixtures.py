@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import seqio
 
 from flanjax.data import catalog as catalog_lib
-from flanjax.data import niv2 as niv2_lib
+from flanjax.data import sni
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog import flan2021 as flan2021_catalog
 from flanjax.data.catalog import t0 as t0_catalog
@@ -87,12 +87,12 @@ def t0_rate(task: seqio.Task, *, num_templates: int) -> float:
 # ---------------------------------------------------------------------------------------
 # Mixture definitions as functions of which entries they may use.
 
-Keep = Callable[[CatalogEntry], bool]
+Keep = Callable[[str], bool]  # cluster -> whether the mixture keeps it
 TaskRates = list[tuple[str, object]]
 
 
 def _entries(collection: str, keep: Keep, clusters: Optional[Iterable[str]] = None):
-    return [e for e in catalog_lib.entries_in(collection, clusters) if keep(e)]
+    return [e for e in catalog_lib.entries_in(collection, clusters) if keep(e.cluster)]
 
 
 def _fmt(entry: CatalogEntry, base: str, options: str) -> str:
@@ -155,16 +155,17 @@ def _excluded(cluster: Optional[str]) -> frozenset[str]:
 
 def _keep_for(cluster: Optional[str]) -> Keep:
     dropped = _excluded(cluster)
-    return lambda e: e.cluster not in dropped
+    return lambda cluster: cluster not in dropped
 
 
 def _clusters_of(name: str) -> frozenset[str]:
     """The clusters a task or (already registered) mixture draws from."""
     if name in _BASE_CLUSTERS:
         return _BASE_CLUSTERS[name]
-    if name in niv2_lib.TASK_NAMES:
-        return frozenset({niv2_lib.PSEUDO_ENTRY.cluster})
-    return frozenset({tasks_lib.entry_of_task(name).cluster})
+    cluster = tasks_lib.cluster_of_task(name)
+    if cluster is None:
+        raise KeyError(f"{name!r} is not a task registered by flanjax.")
+    return frozenset({cluster})
 
 
 def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) -> list[str]:
@@ -198,7 +199,7 @@ def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) ->
     add("flan2021", flan2021_tasks(keep))
     add("t0", t0_tasks(keep))
     add("demo", demo_tasks(keep))
-    niv2 = add("niv2", [(n, 1.0) for n in niv2_lib.TASK_NAMES] if keep(niv2_lib.PSEUDO_ENTRY) else [])
+    niv2 = add("niv2", [(n, 1.0) for n in sni.TASK_NAMES] if keep(sni.CLUSTER) else [])
     cot = add("cot", _capped("cot", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["cot"]))
     dialog = add(
         "dialog",
@@ -237,13 +238,13 @@ def all_clusters() -> list[str]:
     seen: dict[str, None] = {}
     for e in catalog_lib.all_entries():
         seen.setdefault(e.cluster, None)
-    seen.setdefault(niv2_lib.PSEUDO_ENTRY.cluster, None)
+    seen.setdefault(sni.CLUSTER, None)
     return list(seen)
 
 
 def register_all() -> None:
     tasks_lib.register_all()
-    niv2_lib.register_tasks()
+    sni.register_tasks()
     _register_family("", lambda e: True)
     for cluster in all_clusters():
         _register_family(f"_minus_{cluster}", _keep_for(cluster), held_out=cluster)
@@ -267,18 +268,13 @@ def register_cluster_subset(mixture: str, clusters: Sequence[str]) -> str:
     if not isinstance(base, seqio.Mixture):
         raise ValueError(f"{mixture!r} is a task, not a mixture: there are no clusters to keep")
 
-    def cluster_of(task_name: str) -> Optional[str]:
-        if task_name in niv2_lib.TASK_NAMES:
-            return niv2_lib.PSEUDO_ENTRY.cluster
-        entry = tasks_lib.entry_of_task(task_name)
-        return entry.cluster if entry is not None else None
 
     def walk(mix: seqio.Mixture) -> list[str]:
         """The clusters of a mixture, in the order its tasks were added."""
         out: dict[str, None] = {}
         for name in mix.rate_per_task_name:
             if name in seqio.TaskRegistry.names():
-                out.setdefault(cluster_of(name), None)
+                out.setdefault(tasks_lib.cluster_of_task(name), None)
             else:
                 out.update(dict.fromkeys(walk(seqio.MixtureRegistry.get(name))))
         return [c for c in out if c is not None]
@@ -295,7 +291,7 @@ def register_cluster_subset(mixture: str, clusters: Sequence[str]) -> str:
         kept = []
         for name, rate in mix.rate_per_task_name.items():
             if name in seqio.TaskRegistry.names():
-                if cluster_of(name) in wanted:
+                if tasks_lib.cluster_of_task(name) in wanted:
                     kept.append((name, rate))
             else:
                 sub = restrict(seqio.MixtureRegistry.get(name))

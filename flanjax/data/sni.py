@@ -19,17 +19,29 @@ demonstrations; a "." added after a part that does not end in punctuation):
 The target is the instance's first output (the collator draws one at random; we keep it
 deterministic); `references(instance)` gives all of them for evaluation (ROUGE-L against the
 best reference, as the paper scores).
+
+As seqio tasks: `niv2_zs` (definition only) and `niv2_fs` (definition + 2 positive examples),
+the encodings of Wang et al. 2022 (Tk-Instruct's default is "Definition + 2 positive
+examples"), read at run time from the `SNI_DIR` data setting (`flanjax.data.locations`),
+honouring `SNI_SPLIT` (the official `splits/default/train_tasks.txt`) when set. Flan 2022 caps
+each SNI task at 5k examples (`mixtures.FLAN2022_CAPS`); the same cap is applied when reading
+(`SNI_MAX_PER_TASK`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import string
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
-from flanjax.data.templates import Rendered
+import seqio
+import tensorflow as tf
+
+from flanjax.data import locations
+from flanjax.data.templates.base import Rendered
 
 REQUIRED_KEYS = ("Definition", "Positive Examples", "Instances")
 
@@ -265,3 +277,73 @@ def iter_examples(
                 "task_name": task.name,
                 "category": task.category,
             }
+
+
+# ---------------------------------------------------------------- seqio tasks
+DEFAULT_MAX_PER_TASK = 5_000
+TASK_NAMES = ("niv2_zs", "niv2_fs")
+_NUM_POS = {"niv2_zs": 0, "niv2_fs": 2}
+# SNI is its own collection and cluster in the mixtures (Flan 2022's "NIv2" submixture).
+COLLECTION = CLUSTER = "niv2"
+
+
+def _sni_dir() -> str:
+    path = locations.get("SNI_DIR")
+    if not path:
+        raise ValueError(
+            f"Super-NaturalInstructions tasks need {locations.describe('SNI_DIR')}: the directory "
+            f"of SNI task JSON files (natural-instructions/tasks). Optionally "
+            f"{locations.describe('SNI_SPLIT')} names the official "
+            "splits/default/{train,test}_tasks.txt file."
+        )
+    if not tf.io.gfile.isdir(path):
+        raise FileNotFoundError(f"SNI_DIR={path!r} is not a directory.")
+    return path
+
+
+def _rows(split: str, *, num_pos: int) -> Iterator[dict]:
+    del split  # SNI splits are by task (SNI_SPLIT), not by example.
+    max_per_task = int(locations.get("SNI_MAX_PER_TASK") or DEFAULT_MAX_PER_TASK)
+    for row in iter_examples(
+        _sni_dir(),
+        locations.get("SNI_SPLIT") or None,
+        max_per_task=max_per_task,
+        num_pos_examples=num_pos,
+    ):
+        yield {
+            "inputs": row["inputs"],
+            "targets": row["targets"],
+            "template_id": f"sni_pos{num_pos}",
+            "task_name": row.get("task_name", ""),
+        }
+
+
+def _dataset_fn(split: str, shuffle_files: bool, seed: Optional[int] = None, *, num_pos: int):
+    del shuffle_files, seed
+    signature = {k: tf.TensorSpec([], tf.string) for k in ("inputs", "targets", "template_id", "task_name")}
+    return tf.data.Dataset.from_generator(
+        functools.partial(_rows, split, num_pos=num_pos), output_signature=signature
+    )
+
+
+def register_tasks() -> None:
+    """Registers `niv2_zs` and `niv2_fs` (idempotent); their cluster is `CLUSTER`."""
+    from flanjax.data import tasks as tasks_lib  # the task layer sits above the file reader
+
+    for name in TASK_NAMES:
+        tasks_lib.register_task_cluster(name, CLUSTER)
+        if name in seqio.TaskRegistry.names():
+            continue
+        seqio.TaskRegistry.add(
+            name,
+            source=seqio.FunctionDataSource(
+                functools.partial(_dataset_fn, num_pos=_NUM_POS[name]), splits=["train"]
+            ),
+            preprocessors=[
+                seqio.preprocessors.tokenize,
+                seqio.CacheDatasetPlaceholder(),
+                functools.partial(tasks_lib.count_overflow, task_name=name),
+                seqio.preprocessors.append_eos_after_trim,
+            ],
+            output_features=tasks_lib.output_features(),
+        )

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequenc
 import numpy as np
 import seqio
 import tensorflow as tf
+from flanjax.data import locations
 
 JSON_FEATURE = "_json"
 
@@ -42,13 +43,18 @@ class TfdsSource:
         default_factory=lambda: {"train": "train", "validation": "validation"}
     )
     data_dir: Optional[str] = None
+    # Builds the dataset offline when it is missing (datasets whose examples come from code,
+    # such as the bundled demo builders); None: the dataset must be prepared beforehand.
+    prepare: Optional[Callable[[], Any]] = None
 
     def to_seqio(self) -> seqio.DataSource:
-        return CheckedTfdsDataSource(
+        source = CheckedTfdsDataSource(
             tfds_name=self.tfds_name,
             splits=dict(self.splits),
-            tfds_data_dir=self.data_dir or os.environ.get("FLANJAX_TFDS_DATA_DIR"),
+            tfds_data_dir=self.data_dir or locations.get("TFDS_DATA_DIR"),
         )
+        source.prepare_fn = self.prepare
+        return source
 
     def describe(self) -> str:
         return f"tfds:{self.tfds_name}"
@@ -58,10 +64,6 @@ class DatasetNotPreparedError(FileNotFoundError):
     """A TFDS dataset is not in the data directory (and flanjax never downloads it)."""
 
 
-# Builders that TFDS prepares offline on first read (their examples come from code).
-_SELF_PREPARING_PREFIX = "flanjax_demo_"
-
-
 def downloads_allowed() -> bool:
     """Whether seqio may ask TFDS to download and prepare a missing dataset.
 
@@ -69,15 +71,24 @@ def downloads_allowed() -> bool:
     gs:// data_dir), and a missing one should fail at once, not after minutes of download
     retries on a machine without access. FLANJAX_TFDS_DOWNLOAD=1 turns it on.
     """
-    return os.environ.get("FLANJAX_TFDS_DOWNLOAD", "0").lower() in ("1", "true", "yes")
+    return str(locations.get("TFDS_DOWNLOAD") or "0").lower() in ("1", "true", "yes")
 
 
 class CheckedTfdsDataSource(seqio.TfdsDataSource):
-    """`seqio.TfdsDataSource` that says clearly, and at once, when a dataset is missing."""
+    """`seqio.TfdsDataSource` that says clearly, and at once, when a dataset is missing.
+
+    With a `prepare_fn` (set from `TfdsSource.prepare`) the dataset is built offline on
+    first use instead.
+    """
+
+    prepare_fn: Optional[Callable[[], Any]] = None
 
     def _check_prepared(self) -> None:
         name = self.tfds_dataset.name or ""
-        if name.startswith(_SELF_PREPARING_PREFIX) or downloads_allowed():
+        if self.prepare_fn is not None:
+            self.prepare_fn()
+            return
+        if downloads_allowed():
             return
         try:
             builder = self.tfds_dataset.builder

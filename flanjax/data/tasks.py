@@ -31,11 +31,9 @@ from flanjax.data import render as render_lib
 from flanjax.data import sources
 from flanjax.data import vocab as vocab_lib
 from flanjax.data.catalog.entry import CatalogEntry
-from flanjax.evaluation import metrics as metrics_lib
+from flanjax.data import metrics as metrics_lib
+from flanjax.data import locations
 
-# FLAN 2021 trains on at most 30k examples per dataset (Wei et al. 2021, Section 2.3/
-# Appendix: "we limit the number of training examples per dataset to 30k").
-FLAN2021_MAX_TRAIN_EXAMPLES = 30_000
 # Candidate exemplars read from the train split for few-shot formats.
 EXEMPLAR_POOL_SIZE = 64
 DEFAULT_NUM_SHOTS = 3
@@ -52,20 +50,19 @@ TRAIN_FORMATS: dict[str, render_lib.FormatSpec] = {
 }
 EVAL_FORMATS = ("zs", "fs")
 
-def vocabulary_name(collection: str) -> Optional[str]:
-    """Which vocabulary a collection's tasks use (read when the tasks are registered).
+def vocabulary_name(setting: str = "VOCAB") -> Optional[str]:
+    """The vocabulary a data setting names (read when tasks are registered).
 
-    The bundled demo data has its own small SentencePiece model unless FLANJAX_DEMO_VOCAB
-    names another (e.g. a Hugging Face checkpoint's `spiece.model`, to fine-tune it on the
-    demo); everything else uses FLANJAX_VOCAB (default: T5's, by gs:// path).
+    Entries name their setting (`CatalogEntry.vocabulary`): "VOCAB" (default T5's, by gs://
+    path) for every collection but the bundled demo, whose "DEMO_VOCAB" defaults to its own
+    small SentencePiece model (set it to a checkpoint's `spiece.model` to fine-tune that
+    checkpoint on the demo).
     """
-    if collection == "demo":
-        return os.environ.get("FLANJAX_DEMO_VOCAB") or "bundled"
-    return None
+    return locations.get(setting)
 
 
-def output_features(collection: str) -> dict[str, seqio.Feature]:
-    vocab = _vocabulary(vocabulary_name(collection))
+def output_features(vocabulary: str = "VOCAB") -> dict[str, seqio.Feature]:
+    vocab = _vocabulary(vocabulary_name(vocabulary))
     return {
         "inputs": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
         "targets": seqio.Feature(vocabulary=vocab, add_eos=True, required=True),
@@ -255,11 +252,11 @@ def _read_exemplar_pool(entry: CatalogEntry) -> list[dict]:
 
 def _train_source(entry: CatalogEntry) -> seqio.DataSource:
     source = entry.source
-    if entry.collection == "flan2021" and isinstance(source, sources.TfdsSource):
+    if entry.max_train_examples and isinstance(source, sources.TfdsSource):
         splits = dict(source.splits)
         split = splits.get(entry.train_split)
         if split and "[" not in split:
-            splits[entry.train_split] = f"{split}[:{FLAN2021_MAX_TRAIN_EXAMPLES}]"
+            splits[entry.train_split] = f"{split}[:{entry.max_train_examples}]"
         source = dataclasses.replace(source, splits=splits)
     return source.to_seqio()
 
@@ -272,7 +269,7 @@ def _register(
     template_index: Optional[int],
     train: bool,
 ) -> None:
-    features = output_features(entry.collection)
+    features = output_features(entry.vocabulary)
     vocabulary = features["inputs"].vocabulary
     renderer = render_lib.Renderer(
         entry,
@@ -341,11 +338,32 @@ _TASK_ENTRIES: dict[str, CatalogEntry] = {}
 _REGISTERED_ENTRIES: set[str] = set()
 
 
+# Tasks registered outside the catalog (Super-NaturalInstructions) and their cluster.
+_TASK_CLUSTERS: dict[str, str] = {}
+
+
 def entry_of_task(name: str) -> CatalogEntry:
     """The catalog entry a flanjax task was registered from."""
     if name not in _TASK_ENTRIES:
         raise KeyError(f"{name!r} is not a task registered from the flanjax catalog.")
     return _TASK_ENTRIES[name]
+
+
+def register_task_cluster(name: str, cluster: str) -> None:
+    """Records the cluster of a task that has no catalog entry (`flanjax.data.sni`)."""
+    _TASK_CLUSTERS[name] = cluster
+
+
+def cluster_of_task(name: str) -> Optional[str]:
+    """The cluster a registered flanjax task belongs to; None for other seqio tasks.
+
+    The one answer to "which cluster is this task in", used by mixtures, held-out
+    evaluation and the experiments.
+    """
+    if name in _TASK_CLUSTERS:
+        return _TASK_CLUSTERS[name]
+    entry = _TASK_ENTRIES.get(name)
+    return entry.cluster if entry is not None else None
 
 
 def register_entry_tasks(entry: CatalogEntry) -> list[str]:

@@ -11,6 +11,7 @@ import os
 from typing import Optional, Union
 
 import seqio
+from flanjax.data import locations
 
 # T5's vocabulary (Raffel et al. 2020): 32,000 SentencePiece pieces trained on C4, plus 100
 # sentinel ids <extra_id_0..99> for span corruption = 32,100 ids (`t5/data/utils.py`).
@@ -37,7 +38,7 @@ def get_vocabulary(
     model (its span-corruption sentinels) and 0 otherwise. A local path that does not exist
     fails here, with the path in the message; remote paths are only opened when used.
     """
-    name = name or os.environ.get(VOCAB_ENV) or "t5"
+    name = name or locations.get("VOCAB")
     path, default_extra = _ALIASES.get(name, (name, 0))
     if path == T5_SPM_PATH:
         default_extra = T5_EXTRA_IDS

@@ -27,7 +27,8 @@ from flanjax.data import render as render_lib
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog.entry import CatalogEntry
 from flanjax.data.vocab import padded_vocab_size
-from flanjax.evaluation import generation, metrics, ranking
+from flanjax.data import metrics
+from flanjax.evaluation import generation, ranking
 from flanjax.model import T5Config
 
 MODES = ("auto", "rank", "generate")

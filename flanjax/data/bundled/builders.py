@@ -23,6 +23,7 @@ from etils import epath
 from tensorflow_datasets.core.utils import tqdm_utils
 
 from flanjax.data.bundled import generators
+from flanjax.data import locations
 
 DATA_VERSION = "1.0.0"
 DATA_DIR_ENV = "FLANJAX_DEMO_DATA_DIR"
@@ -31,7 +32,7 @@ DEFAULT_DATA_DIR = os.path.join("~", ".cache", "flanjax", "tfds")
 
 def default_data_dir() -> str:
     """Where the bundled datasets are built: env FLANJAX_DEMO_DATA_DIR, else ~/.cache/..."""
-    return os.path.expanduser(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    return os.path.expanduser(locations.get("DEMO_DATA_DIR") or DEFAULT_DATA_DIR)
 
 
 def _feature(field_type: generators.FieldType) -> tfds.features.FeatureConnector:

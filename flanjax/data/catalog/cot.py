@@ -36,6 +36,7 @@ from flanjax.data import sources
 from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
 from flanjax.data.catalog.registry import register_entry
+from flanjax.data import locations
 
 COLLECTION = "cot"
 CLUSTER = "cot"
@@ -178,7 +179,7 @@ def preprocess_gsm8k_tfds(raw: Example) -> Optional[Fields]:
 
 
 def default_data_dir() -> str:
-    return os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return locations.get("COT_DATA_DIR") or DEFAULT_DATA_DIR
 
 
 def tsv_entry(dataset: str, data_dir: Optional[str] = None) -> CatalogEntry:

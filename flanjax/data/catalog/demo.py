@@ -24,6 +24,7 @@ directory (tests use a temporary one).
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Optional
 
 from flanjax.data import sources
@@ -227,7 +228,11 @@ def entries(data_dir: Optional[str] = None) -> list[CatalogEntry]:
                 collection=COLLECTION,
                 cluster=cluster,
                 source=sources.TfdsSource(
-                    tfds_name=bundled.tfds_name(builder), splits=dict(SPLITS), data_dir=data_dir
+                    tfds_name=bundled.tfds_name(builder),
+                    splits=dict(SPLITS),
+                    data_dir=data_dir,
+                    # Generated from code: built offline, in seconds, on first use.
+                    prepare=functools.partial(bundled.ensure_prepared, data_dir),
                 ),
                 preprocess=preprocess,
                 fields=fields,
@@ -237,6 +242,7 @@ def entries(data_dir: Optional[str] = None) -> list[CatalogEntry]:
                 paper_dataset=builder,
                 has_options=has_options,
                 description=spec.description,
+                vocabulary="DEMO_VOCAB",
             )
         )
     return out

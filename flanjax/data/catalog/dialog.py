@@ -47,6 +47,7 @@ from flanjax.data import sources
 from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
 from flanjax.data.catalog.registry import register_entry
+from flanjax.data import locations
 
 COLLECTION = "dialog"
 CLUSTER = "dialog"
@@ -145,7 +146,7 @@ def preprocess_task_master(raw: Example) -> Optional[Fields]:
 
 
 def default_data_dir() -> str:
-    return os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return locations.get("DIALOG_DATA_DIR") or DEFAULT_DATA_DIR
 
 
 def _entry(

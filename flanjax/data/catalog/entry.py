@@ -88,6 +88,10 @@ class CatalogEntry:
       cot_answers: predictions are chain-of-thought: evaluation reads the answer after
         "the answer is" (set by entries with a rationale field, and by CoT benchmarks
         whose exemplars carry the reasoning verbatim).
+      vocabulary: the data setting (`flanjax.data.locations`) naming the vocabulary its
+        tasks tokenize with, read when they are registered ("VOCAB": T5's by default).
+      max_train_examples: at most this many training examples are read, as a split slice
+        (FLAN 2021's 30k); a split that is already a slice is kept as it is.
     """
 
     name: str
@@ -111,6 +115,8 @@ class CatalogEntry:
     layout: Optional[PromptLayout] = None
     eval_only: bool = False
     cot_answers: bool = False
+    vocabulary: str = "VOCAB"
+    max_train_examples: Optional[int] = None
 
     def __post_init__(self):
         if not self.templates:
@@ -167,6 +173,7 @@ def tfds_entry(
     templates: Sequence[Any],
     metric: str,
     description: str = "",
+    max_train_examples: Optional[int] = None,
 ) -> CatalogEntry:
     """A TFDS-backed entry in FLAN's convention: rank classification exactly when the
     preprocess gives answer `options`, generation otherwise."""
@@ -180,6 +187,7 @@ def tfds_entry(
         fields=tuple(fields),
         templates=tuple(templates),
         metric=metric,  # type: ignore[arg-type]
+        max_train_examples=max_train_examples,
         eval_mode="rank" if has_options else "generate",
         paper_dataset=paper_dataset,
         has_options=has_options,

@@ -1,13 +1,16 @@
 """FLAN 2021 (Wei et al. 2021, "Finetuned Language Models Are Zero-Shot Learners"), Figure 3:
 62 datasets in 12 task clusters, on their TensorFlow Datasets names.
 
-The entries live in `flan2021_a` (NLI, commonsense, sentiment, paraphrase, closed-book QA,
-struct-to-text) and `flan2021_b` (translation, reading comprehension, reading comprehension
-with commonsense, coreference, misc, summarization).
+The collection's facts live here; the entries in `flan2021_a` (NLI, commonsense, sentiment,
+paraphrase, closed-book QA, struct-to-text) and `flan2021_b` (translation, reading
+comprehension, reading comprehension with commonsense, coreference, misc, summarization),
+which `flanjax.data.catalog` imports in that order.
 """
 
-from flanjax.data.catalog import flan2021_a  # noqa: F401
-from flanjax.data.catalog import flan2021_b  # noqa: F401
+# FLAN 2021 trains on at most 30k examples per dataset (Wei et al. 2021, Section 2.3/
+# Appendix: "we limit the number of training examples per dataset to 30k"), applied as a
+# split slice of the train split (`CatalogEntry.max_train_examples`).
+MAX_TRAIN_EXAMPLES = 30_000
 
 # The 12 clusters of Figure 3, in the paper's order.
 CLUSTERS = (

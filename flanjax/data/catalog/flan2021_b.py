@@ -21,6 +21,7 @@ from typing import Callable, Optional, Sequence
 from flanjax.data import templates
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.flan2021_b_patterns import PATTERNS
+from flanjax.data.catalog import flan2021
 from flanjax.data.catalog.registry import register_entry
 
 COLLECTION = "flan2021"
@@ -85,6 +86,7 @@ def _add(
         name=name, collection=COLLECTION, cluster=cluster, paper_dataset=paper_dataset,
         tfds_name=tfds_name, splits=splits, preprocess=preprocess, fields=fields,
         templates=_TEMPLATES[name], metric=metric, description=description,
+        max_train_examples=flan2021.MAX_TRAIN_EXAMPLES,
     )
     ENTRIES.append(register_entry(entry))
     return entry

@@ -72,6 +72,7 @@ from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, FixedShots, PromptLayout
 from flanjax.data.catalog.registry import register_entry
 from flanjax.data.formats import ZERO_SHOT_COT_TRIGGER, extract_cot_answer
+from flanjax.data import locations
 
 COLLECTION = "flan2022_eval"
 
@@ -145,11 +146,11 @@ class BenchmarkDataError(FileNotFoundError):
     """A benchmark's data or exemplar file is missing or malformed."""
 
 
-def _env_path(env: str, what: str) -> str:
-    path = os.environ.get(env)
+def _env_path(setting: str, what: str) -> str:
+    path = locations.get(setting)
     if not path:
         raise BenchmarkDataError(
-            f"{what} needs env {env}: point it at the files described in "
+            f"{what} needs {locations.describe(setting)}: point it at the files described in "
             "flanjax/data/catalog/flan2022_eval.py (flanjax downloads nothing)."
         )
     return path
@@ -242,7 +243,7 @@ def _mmlu_csv_rows(data_dir: str, subject: str, split: str) -> Iterable[Mapping[
 
 def _mmlu_rows(subject: str, split: str) -> Iterable[Mapping[str, Any]]:
     # Decided when the data is read, so the variable can be set after import.
-    data_dir = os.environ.get(MMLU_DIR_ENV)
+    data_dir = locations.get("MMLU_DIR")
     if data_dir:
         return _mmlu_csv_rows(data_dir, subject, split)
     return sources.HfSource("cais/mmlu", subject, dict(_MMLU_SPLITS))._rows(split)
@@ -257,7 +258,7 @@ def _mmlu_csv_path(data_dir: str, subject: str, split: str) -> str:
 
 
 def _mmlu_check(subject: str, split: str) -> None:
-    data_dir = os.environ.get(MMLU_DIR_ENV)
+    data_dir = locations.get("MMLU_DIR")
     if data_dir:
         _check_exists(_mmlu_csv_path(data_dir, subject, split), f"MMLU {subject} ({split})")
 
@@ -296,13 +297,13 @@ def _mmlu_dev_shots(subject: str) -> FixedShots:
         fields = preprocess_mmlu(sources.decode_example(raw))
         if fields is not None:
             rows.append(fields)
-    data_dir = os.environ.get(MMLU_DIR_ENV)
+    data_dir = locations.get("MMLU_DIR")
     origin = os.path.join(data_dir, "dev", f"{subject}_dev.csv") if data_dir else f"cais/mmlu {subject} dev"
     return FixedShots(tuple(rows), origin=origin)
 
 
 def _mmlu_cot_shots(subject: str) -> FixedShots:
-    path = _env_path(MMLU_COT_PROMPTS_ENV, "MMLU chain-of-thought")
+    path = _env_path("MMLU_COT_PROMPTS", "MMLU chain-of-thought")
     prompts = json.loads(_read_text(path, "MMLU chain-of-thought prompts"))
     if subject not in prompts:
         raise BenchmarkDataError(f"{path} has no prompt for MMLU subject {subject!r}.")
@@ -356,7 +357,7 @@ BBH_FIELDS = ("input", "answer")
 
 
 def _bbh_path(task: str) -> str:
-    return os.path.join(_env_path(BBH_DIR_ENV, f"BBH {task}"), "bbh", f"{task}.json")
+    return os.path.join(_env_path("BBH_DIR", f"BBH {task}"), "bbh", f"{task}.json")
 
 
 def _bbh_check(task: str, split: str) -> None:
@@ -382,7 +383,7 @@ def preprocess_bbh(raw: Example) -> Optional[Fields]:
 
 
 def _bbh_shots(task: str, *, cot: bool) -> FixedShots:
-    path = os.path.join(_env_path(BBH_DIR_ENV, f"BBH {task}"), "cot-prompts", f"{task}.txt")
+    path = os.path.join(_env_path("BBH_DIR", f"BBH {task}"), "cot-prompts", f"{task}.txt")
     header, shots = parse_qa_prompt(_read_text(path, f"BBH {task} prompt"), path)
     return _cot_shots(header, shots, path, cot=cot)
 
@@ -438,7 +439,7 @@ def preprocess_tydiqa(raw: Example) -> Optional[Fields]:
 
 
 def _tydiqa_shots(lang: str, language: str, source: sources.Source) -> FixedShots:
-    path = os.environ.get(TYDIQA_EXEMPLARS_ENV)
+    path = locations.get("TYDIQA_EXEMPLARS")
     if path:
         for line in _read_text(path, "TyDiQA exemplars").splitlines():
             if not line.strip():
@@ -493,7 +494,7 @@ _PREFIX = re.compile(r"^([^:\n]{1,40}):\s*")
 
 
 def _mgsm_local(lang: str, split: str) -> Optional[sources.JsonlSource]:
-    data_dir = os.environ.get(MGSM_DIR_ENV)
+    data_dir = locations.get("MGSM_DIR")
     if not data_dir:
         return None
     return sources.JsonlSource(files={split: os.path.join(data_dir, lang, f"{split}.jsonl")})
@@ -549,7 +550,7 @@ def _mgsm_shots(lang: str) -> FixedShots:
         shots.append(templates_lib.Rendered(question, answer))
     layout = PromptLayout(inputs_prefix=f"{q_prefix}: ", x_y_delimiter="\n",
                           targets_prefix=f"{a_prefix}: ", separator="\n\n")
-    data_dir = os.environ.get(MGSM_DIR_ENV)
+    data_dir = locations.get("MGSM_DIR")
     origin = os.path.join(data_dir, lang, "train.jsonl") if data_dir else f"{MGSM_HF_PATH} {lang} train"
     return FixedShots(tuple(shots), origin=origin,
                       layout=layout)

@@ -1,4 +1,7 @@
-"""The catalog registry: name -> CatalogEntry, with cluster and collection look-ups."""
+"""The catalog registry: name -> CatalogEntry, with cluster and collection look-ups.
+
+The collection modules register into it when `flanjax.data.catalog` is imported.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ def register_entry(entry: CatalogEntry) -> CatalogEntry:
 
 
 def get_entry(name: str) -> CatalogEntry:
-    _load_all()
     if name not in _ENTRIES:
         close = difflib.get_close_matches(name, _ENTRIES, n=5, cutoff=0.5)
         raise KeyError(f"Unknown catalog entry {name!r}; closest: {close or sorted(_ENTRIES)[:10]}.")
@@ -28,12 +30,10 @@ def get_entry(name: str) -> CatalogEntry:
 
 
 def all_entries() -> list[CatalogEntry]:
-    _load_all()
     return list(_ENTRIES.values())
 
 
 def entries_in(collection: str, clusters_: Iterable[str] | None = None) -> list[CatalogEntry]:
-    _load_all()
     wanted = set(clusters_) if clusters_ is not None else None
     return [
         e
@@ -44,14 +44,8 @@ def entries_in(collection: str, clusters_: Iterable[str] | None = None) -> list[
 
 def clusters(collection: str) -> list[str]:
     """The clusters of a collection, in registration order."""
-    _load_all()
     seen: dict[str, None] = {}
     for e in _ENTRIES.values():
         if e.collection == collection:
             seen.setdefault(e.cluster, None)
     return list(seen)
-
-
-def _load_all() -> None:
-    # Importing the collection modules registers their entries (no data is read).
-    from flanjax.data.catalog import collections  # noqa: F401

@@ -34,9 +34,10 @@ import os
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from flanjax.data import sources
-from flanjax.data.promptsource import PromptsourceTemplate, load_promptsource_yaml
+from flanjax.data.templates.promptsource import PromptsourceTemplate, load_promptsource_yaml
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
 from flanjax.data.catalog.registry import register_entry
+from flanjax.data import locations
 
 COLLECTION = "t0"
 TEMPLATES_DIR = os.path.join(os.path.dirname(__file__), "t0_templates")
@@ -62,7 +63,7 @@ CLUSTERS_TRAIN = (
 CLUSTERS_HELDOUT = ("nli", "coreference", "sentence_completion", "word_sense")
 
 # The official Story Cloze 2016 release (a form on cs.rochester.edu, no direct download).
-STORY_CLOZE_DIR = os.environ.get("FLANJAX_STORY_CLOZE_DIR", os.path.join("data", "story_cloze"))
+STORY_CLOZE_DIR = locations.get("STORY_CLOZE_DIR")
 STORY_CLOZE_FILES = {
     "validation": "cloze_test_val__spring2016 - cloze_test_ALL_val.csv",
     "test": "cloze_test_test__spring2016 - cloze_test_ALL_test.csv",

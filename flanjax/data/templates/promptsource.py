@@ -44,7 +44,7 @@ import jinja2
 import yaml
 from jinja2 import meta
 
-from flanjax.data.templates import Rendered
+from flanjax.data.templates.base import Rendered
 
 SEPARATOR = "|||"
 # Truncation of each substituted variable, in characters (promptsource TEXT_VAR_LENGTH).

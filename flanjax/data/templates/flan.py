@@ -1,8 +1,4 @@
-"""Instruction templates: FLAN-style patterns, promptsource Jinja, rendered exactly.
-
-Every template has a `name`, `fields()` (the example fields it reads, checked at task
-registration) and `render(example) -> Rendered | None` (None: the template skips this
-example, as promptsource templates that render empty do).
+"""FLAN-style templates: `(input_pattern, target_pattern)` pairs, rendered exactly.
 
 FLAN patterns (Wei et al. 2021, `flan/templates.py`) are `(input_pattern, target_pattern)`
 pairs with `{field}` placeholders; `{options_}` renders the example's `options` list in
@@ -12,9 +8,6 @@ Flan 2022 (Longpre et al. 2023, `flan/v2/templates.py` `OPT_*_CANDIDATES`) varie
 options are written: a header drawn from a list, an item marker ("- ", "(A) ", "i. ", ...)
 and an item ending ("", ";", "."). `sample_options_style(seed, key)` draws one such style,
 deterministically.
-
-promptsource templates (Bach et al. 2022) live in `flanjax.data.promptsource`;
-`PromptsourceTemplate` and `load_promptsource_yaml` are re-exported here.
 """
 
 from __future__ import annotations
@@ -24,25 +17,7 @@ import hashlib
 import string
 from typing import Any, Mapping, Optional, Sequence
 
-OPTIONS_FIELD = "options"
-OPTIONS_PLACEHOLDER = "options_"
-
-
-@dataclasses.dataclass(frozen=True)
-class Rendered:
-    """One rendered example."""
-
-    inputs: str
-    targets: str
-    answer_options: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "inputs": self.inputs,
-            "targets": self.targets,
-            "answer_options": list(self.answer_options),
-        }
-
+from flanjax.data.templates.base import OPTIONS_FIELD, OPTIONS_PLACEHOLDER, Rendered
 
 @dataclasses.dataclass(frozen=True)
 class OptionsStyle:
@@ -233,12 +208,3 @@ def from_flan_patterns(
             templates.append(FlanTemplate(f"{dataset}:{i}", pair[0], pair[1], options_style))
         out[dataset] = tuple(templates)
     return out
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy re-export (PEP 562): `flanjax.data.promptsource` itself imports `Rendered` from here.
-    if name in ("PromptsourceTemplate", "load_promptsource_yaml"):
-        from flanjax.data import promptsource
-
-        return getattr(promptsource, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
