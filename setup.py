@@ -54,6 +54,10 @@ setuptools.setup(
             "data/bundled/*.model",
             "data/bundled/*.vocab",
             "data/catalog/t0_templates/*.yaml",
+            # The gin files: `--gin_file=runs/demo.gin` after a plain `pip install`.
+            "configs/*.gin",
+            "configs/*/*.gin",
+            "configs/*/*/*.gin",
         ]
     },
     include_package_data=True,
@@ -62,7 +66,7 @@ setuptools.setup(
     extras_require=EXTRAS_REQUIRE,
     entry_points={
         "console_scripts": [
-            "flanjax-inspect=flanjax.data.inspect:main",
+            "flanjax-inspect=flanjax.cli.inspect_data:main",
         ]
     },
 )

@@ -72,7 +72,8 @@ def flanjax_step(config, batch: dict, learning_rate: float) -> Callable[[], floa
     """A closure running one flanjax train step (and blocking on it); returns the loss."""
     import jax
 
-    from flanjax.train import optimizers, partitioning
+    from flanjax import partitioning
+    from flanjax.train import optimizers
     from flanjax.train.trainer import Trainer
 
     schedule = optimizers.make_schedule("constant", learning_rate)

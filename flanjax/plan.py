@@ -47,7 +47,8 @@ def plan(
     import jax.numpy as jnp
 
     from flanjax.model import T5, abstract_params
-    from flanjax.train import optimizers, partitioning
+    from flanjax import partitioning
+    from flanjax.train import optimizers
     from flanjax.train.trainer import LossConfig, loss_sums
 
     rules = partitioning.get_rules(rules)
@@ -123,7 +124,7 @@ class _SizesOnly:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from flanjax import gin_utils
+    from flanjax.cli import gin_setup as gin_utils
 
     def add_plan_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--mesh", default=None, help="e.g. data=32,model=8 (default: MESH_SHAPE)")

@@ -16,10 +16,10 @@ if nproc > 1:
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=nproc, process_id=pid)
 
-import gin  # noqa: E402
+import functools  # noqa: E402
 
 from _train_helpers import random_batch, tiny_config  # noqa: E402
-from flanjax.train import loop  # noqa: E402
+from flanjax.train import loop, optimizers  # noqa: E402
 
 GLOBAL_BATCH, STEPS = 8, 3
 
@@ -33,13 +33,13 @@ def my_rows():
         step += 1
 
 
-gin.bind_parameter("make_schedule.learning_rate", 1e-2)
 mesh = (-1, 1) if rules == "data_parallel" else (2, 2)
 loop.train(
     model_config=tiny_config(), mixture_or_task_name="synthetic",
     task_feature_lengths={"inputs": 16, "targets": 8}, batch_size=GLOBAL_BATCH, train_steps=STEPS,
     model_dir=model_dir, host_batches=my_rows(), log_period=1, checkpoint_period=STEPS,
     mesh_shape=mesh, logical_rules=rules,
+    make_schedule=functools.partial(optimizers.make_schedule, learning_rate=1e-2),
 )
 print(f"worker {pid} done", flush=True)
 sys.stdout.flush()

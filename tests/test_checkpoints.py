@@ -104,7 +104,8 @@ def test_sigterm_saves_and_stops(tmp_path):
 
 
 def test_round_trip_keeps_shardings_and_values(tmp_path):
-    from flanjax.train import checkpoints, optimizers, partitioning
+    from flanjax import checkpoints, partitioning
+    from flanjax.train import optimizers
     from flanjax.train.trainer import Trainer
 
     batch = random_batch(0)
@@ -127,9 +128,9 @@ def test_round_trip_keeps_shardings_and_values(tmp_path):
 
 
 def test_initial_params_from_a_converted_checkpoint(tmp_path):
-    from flanjax.convert import save_flanjax_checkpoint
+    from flanjax.checkpoints import save_flanjax_checkpoint
     from flanjax.model import init_params
-    from flanjax.train import checkpoints
+    from flanjax import checkpoints
 
     config = tiny_config()
     params = init_params(config, jax.random.key(3))

@@ -17,7 +17,9 @@ import sys
 import pytest
 import seqio
 
-from flanjax import heldout as driver
+from flanjax.cli import runner
+from flanjax.experiments import grid as driver
+from flanjax.experiments import sweep
 from flanjax.data import mixtures
 from flanjax.data.bundled import ensure_prepared
 
@@ -63,11 +65,11 @@ def test_cluster_subset_mixtures(demo_data):
 
 def test_sweep_plan_order_and_errors(demo_data):
     grid = driver.GridConfig(mixture="demo", clusters=("nli",), out_dir="/tmp/x", sweep_num_clusters=(4, 1, 2))
-    plan = driver.sweep_plan(grid)
+    plan = sweep.sweep_plan(grid)
     assert plan.order == ("nli", "sentiment", "arithmetic", "text_transform", "reading_comprehension")
     assert plan.remaining == ("sentiment", "arithmetic", "text_transform", "reading_comprehension")
     assert plan.num_clusters == (1, 2, 4) and plan.added_at(4) == ("text_transform", "reading_comprehension")
-    ordered = driver.sweep_plan(driver.GridConfig(
+    ordered = sweep.sweep_plan(driver.GridConfig(
         mixture="demo", clusters=("nli", "sentiment"), out_dir="/tmp/x", sweep_num_clusters=(2,),
         cluster_order=("text_transform", "sentiment", "arithmetic")))
     assert ordered.training_clusters(2) == ("text_transform", "arithmetic")
@@ -77,7 +79,7 @@ def test_sweep_plan_order_and_errors(demo_data):
         ({"sweep_num_clusters": (1,), "clusters": ("nlii",)}, "Unknown cluster 'nlii'"),
     ):
         with pytest.raises(driver.GridError, match=message):
-            driver.sweep_plan(driver.GridConfig(**{"mixture": "demo", "clusters": ("nli",), "out_dir": "/x", **kwargs}))
+            sweep.sweep_plan(driver.GridConfig(**{"mixture": "demo", "clusters": ("nli",), "out_dir": "/x", **kwargs}))
 
 
 def test_sweep_end_to_end(demo_data, tmp_path):
@@ -87,7 +89,7 @@ def test_sweep_end_to_end(demo_data, tmp_path):
         lengths=(("inputs", 128), ("targets", 8)), max_eval_examples=2, eval_batch_size=8,
         log_every=1, sweep_num_clusters=(1, 2),
     )
-    summary = driver.run_sweep(grid, log=lambda m: None)
+    summary = sweep.run_sweep(grid, log=lambda m: None)
     # The training mixtures: the first k clusters after nli, with the base rates.
     assert _tasks("demo_only_sentiment") == SENTIMENT
     assert _tasks("demo_only_sentiment_arithmetic") == SENTIMENT | ARITHMETIC
@@ -112,7 +114,7 @@ def test_sweep_end_to_end(demo_data, tmp_path):
 
 
 def test_sweep_dry_run(demo_data, capsys, tmp_path):
-    assert driver.main(["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1,3",
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1,3",
                         "--cluster_order", "arithmetic,nli,sentiment,text_transform", "--dry_run",
                         "--out", "/tmp/sw", "--init", "/ckpt/hf_t5"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -128,15 +130,15 @@ def test_sweep_dry_run(demo_data, capsys, tmp_path):
     assert len(evals) == 3 and all("EVAL_ON=\"'nli'\"" in l for l in evals)
     assert "OUTPUT_DIR=\"'/tmp/sw/eval/k3'\"" in evals[1] and "CHECKPOINT_PATH=\"'/tmp/sw/init'\"" in evals[2]
     # Bad input: one line each.
-    assert driver.main(["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1,9", "--dry_run"]) == 2
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1,9", "--dry_run"]) == 2
     assert "--sweep_num_clusters 9: each must be between 1 and 4" in capsys.readouterr().err
-    assert driver.main(["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "x", "--dry_run"]) == 2
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "x", "--dry_run"]) == 2
     assert "expected comma-separated integers" in capsys.readouterr().err
 
 
 def test_printed_train_command_runs(demo_data, tmp_path, capsys):
     """The dry run's train command works as printed (shrunk to one tiny step)."""
-    assert driver.main(["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1",
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1",
                         "--dry_run", "--out", str(tmp_path)]) == 0
     (train,) = [l for l in capsys.readouterr().out.splitlines() if " flanjax.heldout train " in l]
     argv = shlex.split(train)[1:] + ["--gin.TRAIN_STEPS=1", "--gin.BATCH_SIZE=2", "--gin.CHECKPOINT_PERIOD=1",

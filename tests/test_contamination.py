@@ -41,11 +41,11 @@ def test_contamination_counts_dirty_examples(monkeypatch):
 
 
 def test_command_line_on_demo(tmp_path, capsys):
-    from flanjax import contamination as cli
+    from flanjax.cli import runner
 
     ensure_prepared()
     out = tmp_path / "c.json"
-    code = cli.main(["--train", "demo_minus_nli", "--eval", "nli,demo_reviews", "--collection", "demo",
+    code = runner.call("flanjax.cli.contamination", ["--train", "demo_minus_nli", "--eval", "nli,demo_reviews", "--collection", "demo",
                      "--max_train_examples", "200", "--max_eval_examples", "50", "--out", str(out)])
     assert code == 0
     report = json.loads(out.read_text())
@@ -55,5 +55,5 @@ def test_command_line_on_demo(tmp_path, capsys):
     assert "demo_entailment" not in report["train_examples_read"]  # nli is held out
     assert set(report["train_hit_limit"]) == set(report["train_examples_read"])
     assert "13-gram overlap" in capsys.readouterr().out
-    assert cli.main(["--train", "demo_minus_nli", "--eval", "nlii", "--collection", "demo"]) == 2
+    assert runner.call("flanjax.cli.contamination", ["--train", "demo_minus_nli", "--eval", "nlii", "--collection", "demo"]) == 2
     assert "Unknown cluster" in capsys.readouterr().err

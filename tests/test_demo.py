@@ -6,7 +6,7 @@ import shutil
 import torch
 import transformers
 
-from flanjax import demo
+from flanjax.cli import runner
 from flanjax.data.vocab import BUNDLED_SPM_PATH
 
 
@@ -23,7 +23,7 @@ def test_demo_from_hf_init(tmp_path, capsys, monkeypatch):
     transformers.T5ForConditionalGeneration(config).save_pretrained(hf_dir)
     shutil.copy(BUNDLED_SPM_PATH, os.path.join(hf_dir, "spiece.model"))
     out = str(tmp_path / "demo")
-    code = demo.main(["--out", out, "--init", hf_dir, "--steps", "3", "--batch_size", "8",
+    code = runner.call("flanjax.cli.demo", ["--out", out, "--init", hf_dir, "--steps", "3", "--batch_size", "8",
                       "--max_eval_examples", "2"])
     stdout = capsys.readouterr().out
     assert code == 0, stdout

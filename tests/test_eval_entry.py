@@ -7,8 +7,8 @@ import gin
 import jax
 import pytest
 
-from flanjax import eval as eval_entry
-from flanjax.convert.checkpoint import save_flanjax_checkpoint
+from flanjax.cli import runner
+from flanjax.checkpoints import save_flanjax_checkpoint
 from flanjax.data.bundled import ensure_prepared
 from flanjax.model import T5Config, init_params
 
@@ -27,7 +27,7 @@ def checkpoints(tmp_path_factory):
 
 def _run(capsys, *flags):
     gin.clear_config()
-    code = eval_entry.main(["--gin_file=runs/eval.gin", *flags])
+    code = runner.call("flanjax.cli.evaluate", ["--gin_file=runs/eval.gin", *flags])
     captured = capsys.readouterr()
     return code, captured.out, captured.err.strip().splitlines()
 
@@ -86,23 +86,22 @@ def test_missing_checkpoint_and_macros(tmp_path, capsys):
 
 
 def test_infer_task_and_text_file(checkpoints, tmp_path, capsys):
-    from flanjax import infer as infer_entry
 
     out = tmp_path / "pred.jsonl"
     common = ["--gin_file=runs/infer.gin", f"--gin.CHECKPOINT_PATH={checkpoints['good']}",
               f"--gin.OUTPUT_FILE={out}", "--gin.MAX_EXAMPLES=2",
               "--gin.TASK_FEATURE_LENGTHS={'inputs': 128, 'targets': 4}"]
     gin.clear_config()
-    assert infer_entry.main(common + ["--gin.INFER_INPUTS=demo_addition_zs:0"]) == 0
+    assert runner.call("flanjax.cli.infer", common + ["--gin.INFER_INPUTS=demo_addition_zs:0"]) == 0
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert len(rows) == 2 and rows[0]["task"] == "demo_addition_zs:0" and "targets" in rows[0]
     text_file = tmp_path / "inputs.txt"
     text_file.write_text("What is 2 + 3?\nReverse the order of the words: a b c\n")
     gin.clear_config()
-    assert infer_entry.main(common + [f"--gin.INFER_INPUTS={text_file}", "--gin.VOCABULARY=bundled"]) == 0
+    assert runner.call("flanjax.cli.infer", common + [f"--gin.INFER_INPUTS={text_file}", "--gin.VOCABULARY=bundled"]) == 0
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert [r["inputs"] for r in rows] == ["What is 2 + 3?", "Reverse the order of the words: a b c"]
     assert all(isinstance(r["prediction"], str) for r in rows)
     gin.clear_config()
-    assert infer_entry.main(common + ["--gin.INFER_INPUTS=no_such_thing"]) == 2
+    assert runner.call("flanjax.cli.infer", common + ["--gin.INFER_INPUTS=no_such_thing"]) == 2
     assert "neither a file nor an eval task" in capsys.readouterr().err

@@ -35,7 +35,8 @@ def _write_model_dir(model_dir, config):
     import numpy as np
 
     from _train_helpers import random_batch
-    from flanjax.train import checkpoints, optimizers, partitioning
+    from flanjax import checkpoints, partitioning
+    from flanjax.train import optimizers
     from flanjax.train.trainer import Trainer
 
     shapes = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in random_batch(0).items()}
@@ -102,7 +103,8 @@ def _main(tmp):
     import numpy as np
 
     from _train_helpers import tiny_config
-    from flanjax.convert import save_flanjax_checkpoint, save_hf_t5
+    from flanjax.checkpoints import save_flanjax_checkpoint
+    from flanjax.convert import save_hf_t5
     from flanjax.evaluation import batching, checkpoints
 
     assert jax.device_count() == 8, jax.devices()

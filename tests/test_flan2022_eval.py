@@ -327,7 +327,7 @@ def test_evaluate_benchmarks_end_to_end(bbh_dir, mmlu_dir):
 def test_eval_gin_config_names_every_suite():
     import gin
 
-    from flanjax import gin_utils
+    from flanjax.cli import gin_setup as gin_utils
 
     gin.clear_config()
     try:

@@ -10,8 +10,9 @@ import gin
 import pytest
 
 from _train_helpers import REPO
-from flanjax import gin_utils
-from flanjax.train import __main__ as train_main
+from flanjax.cli import gin_setup as gin_utils
+from flanjax.cli import runner
+from flanjax.cli import train as train_main
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +55,7 @@ def test_demo_run_writes_config_metrics_events_and_checkpoint(tmp_path):
 
 
 def _error_line(capsys, argv):
-    assert train_main.main(argv) == 2
+    assert runner.call("flanjax.cli.train", argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     return err
@@ -96,13 +97,13 @@ def test_unquoted_string_values_are_strings():
 @pytest.mark.parametrize(
     "path",
     sorted(
-        os.path.relpath(p, os.path.join(REPO, "gin_configs"))
+        os.path.relpath(p, os.path.join(REPO, "flanjax", "configs"))
         for pattern in ("experiments/*.gin", "heldout/*.gin", "mixtures/*.gin", "partitioning/*.gin")
-        for p in glob.glob(os.path.join(REPO, "gin_configs", pattern))
+        for p in glob.glob(os.path.join(REPO, "flanjax", "configs", pattern))
     ),
 )
 def test_every_gin_file_parses(path):
-    from flanjax.train import loop  # noqa: F401  registers `train`
+    gin_utils.register_configurables("train")
 
     files = [path] if path.startswith("experiments/") else ["runs/demo.gin", path]
     gin_utils.parse_gin(files, ["MODEL_DIR = '/tmp/x'", "INITIAL_CHECKPOINT_PATH = '/tmp/c'"])

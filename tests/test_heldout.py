@@ -92,7 +92,8 @@ def test_vocabulary_mismatch(tiny):
 
 
 def test_leave_one_cluster_out_grid_end_to_end(demo_data, tmp_path):
-    from flanjax import heldout as driver
+    from flanjax.cli import runner
+    from flanjax.experiments import grid as driver
 
     out = str(tmp_path / "grid")
     grid = driver.GridConfig(
@@ -119,16 +120,17 @@ def test_leave_one_cluster_out_grid_end_to_end(demo_data, tmp_path):
     assert "nli" not in results["runs"]["minus_sentiment"]["clusters"]
     assert "Gain per cluster" in open(os.path.join(out, "results.md")).read()
     # The trained run's checkpoint evaluates through the generic loader.
-    from flanjax.evaluation import checkpoints
+    from flanjax import checkpoints
 
     config, _ = checkpoints.load_model(os.path.join(out, "minus_nli"))
     assert config.vocab_size == 896
 
 
 def test_dry_run_prints_launch_commands(capsys):
-    from flanjax import heldout as driver
+    from flanjax.cli import runner
+    from flanjax.experiments import grid as driver
 
-    assert driver.main(["--mixture", "demo", "--clusters", "nli,sentiment", "--dry_run",
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli,sentiment", "--dry_run",
                         "--out", "/tmp/x", "--init", "/ckpt/hf_t5"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "python -m flanjax.convert --from_hf /ckpt/hf_t5 --out /tmp/x/init"
@@ -136,5 +138,5 @@ def test_dry_run_prints_launch_commands(capsys):
     assert "--gin.MIXTURE_OR_TASK_NAME=\"'demo_minus_nli'\"" in lines[1]
     assert "--gin.INITIAL_CHECKPOINT_PATH=\"'/tmp/x/init'\"" in lines[1]
     assert lines[-1].startswith("python -m flanjax.eval") and "EVAL_ON=\"'nli,sentiment'\"" in lines[-1]
-    assert driver.main(["--mixture", "demo", "--clusters", "nli,sentimnt", "--dry_run"]) == 2
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli,sentimnt", "--dry_run"]) == 2
     assert "Unknown cluster 'sentimnt'" in capsys.readouterr().err

@@ -119,7 +119,7 @@ def test_presets_and_flops():
 
 
 def test_gin_files_parse_and_bind_the_config():
-    root = os.path.join(REPO, "gin_configs", "models")
+    root = os.path.join(REPO, "flanjax", "configs", "models")
     files = sorted(glob.glob(os.path.join(root, "*", "*.gin")))
     names = {os.path.relpath(f, root) for f in files}
     expected = {f"t5_1_1/{s}.gin" for s in ("tiny", "small", "base", "large", "xl", "xxl")}
@@ -133,7 +133,7 @@ def test_gin_files_parse_and_bind_the_config():
             assert make_config() == getattr(T5Config, family)(size), path
         gin.clear_config()
         gin.parse_config_files_and_bindings(
-            [os.path.join(REPO, "gin_configs/models/flan_t5/base.gin")],
+            [os.path.join(REPO, "flanjax/configs/models/flan_t5/base.gin")],
             [
                 "flanjax.model.config.make_config.scan_layers = True",
                 "make_config.dtype = 'float32'",

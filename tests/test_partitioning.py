@@ -7,7 +7,8 @@ from jax.sharding import AbstractMesh, PartitionSpec as P
 from optax._src import factorized
 
 from flanjax.model import T5Config, abstract_params
-from flanjax.train import input_pipeline, partitioning
+from flanjax import partitioning
+from flanjax.train import input_pipeline
 
 
 def test_resolve_mesh_shape():

@@ -143,8 +143,8 @@ def _entry_point(tmp):
     import gin
     import jax
 
-    from flanjax import eval as eval_entry
-    from flanjax.convert.checkpoint import save_flanjax_checkpoint
+    from flanjax.cli import runner
+    from flanjax.checkpoints import save_flanjax_checkpoint
     from flanjax.data.bundled import ensure_prepared
     from flanjax.model import T5Config, init_params
 
@@ -161,7 +161,7 @@ def _entry_point(tmp):
         gin.clear_config()
         out = os.path.join(tmp, name)
         with _no_host_load() if name == "4x2" else contextlib.nullcontext():
-            assert eval_entry.main(["--gin_file=runs/eval.gin", *flags, *common, f"--gin.OUTPUT_DIR={out}"]) == 0
+            assert runner.call("flanjax.cli.evaluate", ["--gin_file=runs/eval.gin", *flags, *common, f"--gin.OUTPUT_DIR={out}"]) == 0
         with open(os.path.join(out, "results.json")) as f:
             (results[name],) = json.load(f)["runs"].values()
     assert results["4x2"]["mesh"] == {"data": 4, "model": 2, "rules": "fsdp_tp"}
@@ -172,7 +172,7 @@ def _entry_point(tmp):
     gin.clear_config()
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = eval_entry.main(["--gin_file=runs/eval.gin", "--gin.MESH_SHAPE=(3, 2)", *common,
+        code = runner.call("flanjax.cli.evaluate", ["--gin_file=runs/eval.gin", "--gin.MESH_SHAPE=(3, 2)", *common,
                                 f"--gin.OUTPUT_DIR={os.path.join(tmp, 'bad')}"])
     lines = err.getvalue().strip().splitlines()
     assert code == 2 and len(lines) == 1 and "(3, 2)" in lines[0] and "8 devices" in lines[0], lines
@@ -186,7 +186,7 @@ def _entry_point(tmp):
     gin.clear_config()
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = eval_entry.main(["--gin_file=runs/eval.gin", *mesh_flags, *common, f"--gin.CHECKPOINT_PATH={bad}",
+        code = runner.call("flanjax.cli.evaluate", ["--gin_file=runs/eval.gin", *mesh_flags, *common, f"--gin.CHECKPOINT_PATH={bad}",
                                 f"--gin.OUTPUT_DIR={os.path.join(tmp, 'bad')}"])
     lines = err.getvalue().strip().splitlines()
     assert code == 2 and len(lines) == 1, lines
@@ -196,7 +196,7 @@ def _entry_point(tmp):
 @contextlib.contextmanager
 def _no_host_load():
     """Fails the run if a converted checkpoint is read whole to host (the unsharded reader)."""
-    from flanjax.convert import checkpoint as convert_ckpt
+    from flanjax import checkpoints as convert_ckpt
 
     def refuse(path):
         raise AssertionError(f"{path} read to host although evaluation runs on a mesh")

@@ -109,16 +109,16 @@ def test_unknown_name_lists_closest():
 
 
 def test_inspect_prints_tasks_rates_counts_and_examples(capsys):
-    from flanjax.data import inspect as inspect_lib
+    from flanjax.cli import runner
 
-    assert inspect_lib.main(["demo_minus_sentiment", "--num_examples", "1",
+    assert runner.call("flanjax.cli.inspect_data", ["demo_minus_sentiment", "--num_examples", "1",
                              "--lengths", "inputs=128,targets=16"]) == 0
     out = capsys.readouterr().out
     assert "mixture demo_minus_sentiment: 8 tasks" in out
     assert "demo_addition_zs" in out and "0.1250" in out and "2000" in out
     assert "demo_reviews_zs" not in out
     assert "INPUTS:" in out and "TARGETS:" in out
-    assert inspect_lib.main(["demo_minus_sentimnt", "--num_examples", "0"]) == 2
+    assert runner.call("flanjax.cli.inspect_data", ["demo_minus_sentimnt", "--num_examples", "0"]) == 2
     assert "demo_minus_sentiment" in capsys.readouterr().err
 
 

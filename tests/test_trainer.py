@@ -9,7 +9,8 @@ import optax
 import pytest
 
 from flanjax.model import T5
-from flanjax.train import loop, optimizers, partitioning
+from flanjax import partitioning
+from flanjax.train import loop, optimizers
 from flanjax.train.trainer import LossConfig, Trainer, token_losses
 from _train_helpers import random_batch, run_python, tiny_config
 
@@ -92,7 +93,8 @@ def test_gradient_accumulation_equals_big_batch():
 
 _MESH_SCRIPT = r"""
 import json, jax
-from flanjax.train import optimizers, partitioning
+from flanjax import partitioning
+from flanjax.train import optimizers
 from flanjax.train.trainer import Trainer
 from _train_helpers import random_batch, tiny_config
 batches = [random_batch(s) for s in range(2)]

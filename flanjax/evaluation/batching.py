@@ -4,7 +4,7 @@ Padding. Lengths are rounded up to a bucket so that a whole evaluation compiles 
 of programs, not one per batch; the last batch is padded with empty rows (dropped after).
 
 Sharded evaluation. `EvalMesh` runs evaluation on a `jax.sharding.Mesh` as training does
-(T5X's partitioner, `flanjax.train.partitioning`): the same `(data, model)` mesh and the
+(T5X's partitioner, `flanjax.partitioning`): the same `(data, model)` mesh and the
 same logical-axis rules presets (`data_parallel`, `fsdp`, `tensor_parallel`, `fsdp_tp`);
 the parameters are placed with the `NamedSharding`s derived from the model's logical axis
 names (`Trainer.param_shardings`), the batch dimension of every eval batch goes over the
@@ -95,7 +95,7 @@ class EvalMesh:
 
     @property
     def data_parallel_size(self) -> int:
-        from flanjax.train import partitioning  # pylint: disable=g-import-not-at-top
+        from flanjax import partitioning  # pylint: disable=g-import-not-at-top
 
         return partitioning.data_parallel_size(self.mesh, self.rules)
 
@@ -116,7 +116,7 @@ class EvalMesh:
     def param_shardings(self, config: Any) -> Any:
         """NamedSharding tree of `config`'s parameters: logical names -> mesh, by the rules."""
         from flanjax.model import abstract_params  # pylint: disable=g-import-not-at-top
-        from flanjax.train import partitioning  # pylint: disable=g-import-not-at-top
+        from flanjax import partitioning  # pylint: disable=g-import-not-at-top
 
         specs = partitioning.param_specs(abstract_params(config, boxed=True), self.rules)
         return partitioning.named(self.mesh, specs)
@@ -151,7 +151,7 @@ def make_eval_mesh(
     `mesh_shape` takes one -1 ("the rest of the devices"); a shape that does not fit the
     device count is a ValueError naming both (`partitioning.resolve_mesh_shape`).
     """
-    from flanjax.train import partitioning  # pylint: disable=g-import-not-at-top
+    from flanjax import partitioning  # pylint: disable=g-import-not-at-top
 
     rules = partitioning.get_rules(logical_rules)
     name = logical_rules if isinstance(logical_rules, str) else "custom"
@@ -166,7 +166,7 @@ def active_data_parallel_size() -> int:
     import flax.linen as nn  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
 
-    from flanjax.train import partitioning  # pylint: disable=g-import-not-at-top
+    from flanjax import partitioning  # pylint: disable=g-import-not-at-top
 
     mesh = jax.sharding.get_abstract_mesh()
     rules = nn.get_logical_axis_rules()

@@ -10,7 +10,6 @@ import dataclasses
 import json
 from typing import Any
 
-import gin
 import jax.numpy as jnp
 
 FEED_FORWARD_PROJS = ("relu", "gated-gelu")
@@ -157,9 +156,8 @@ class T5Config:
         return cls(**values)
 
 
-@gin.configurable
 def make_config(family: str = "t5_1_1", size: str = "small", **overrides: Any) -> T5Config:
-    """Gin-facing factory: `make_config.family = "flan_t5"`, `make_config.size = "base"`."""
+    """The model factory the gin files call: `make_config.family = "flan_t5"`, `make_config.size = "base"`."""
     presets = {"t5_1_1": T5Config.t5_1_1, "flan_t5": T5Config.flan_t5}
     if family not in presets:
         raise ValueError(f"Unknown model family {family!r}; known: {sorted(presets)}")

@@ -1,4 +1,4 @@
-"""The training loop: the gin-configurable `train` that `python -m flanjax.train` calls.
+"""The training loop: `train`, which `python -m flanjax.train` calls with gin-bound arguments.
 
 It wires the pieces together: mesh and rules (`partitioning`), host-local seqio input
 (`input_pipeline`), Adafactor (`optimizers`), the compiled step (`trainer`), orbax
@@ -13,17 +13,16 @@ import os
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import gin
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from flanjax.model import T5Config, flops_per_token
-from flanjax.train import checkpoints as ckpt_lib
+from flanjax import checkpoints as ckpt_lib
 from flanjax.train import input_pipeline
 from flanjax.train import metrics as metrics_lib
 from flanjax.train import optimizers
-from flanjax.train import partitioning
+from flanjax import partitioning
 from flanjax.train.trainer import LossConfig, Trainer
 
 # A held-out evaluation callable (the evaluation package plugs one in through gin):
@@ -66,15 +65,14 @@ def _mean_metrics(window: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     return out
 
 
-@gin.configurable(denylist=["host_batches", "eval_host_batches"])
 def train(
     *,
-    model_config: T5Config = gin.REQUIRED,
-    mixture_or_task_name: str = gin.REQUIRED,
-    task_feature_lengths: Mapping[str, int] = gin.REQUIRED,
-    train_steps: int = gin.REQUIRED,
-    batch_size: int = gin.REQUIRED,
-    model_dir: str = gin.REQUIRED,
+    model_config: T5Config,
+    mixture_or_task_name: str,
+    task_feature_lengths: Mapping[str, int],
+    train_steps: int,
+    batch_size: int,
+    model_dir: str,
     seed: int = 0,
     initial_checkpoint_path: str | None = None,
     checkpoint_period: int = 1000,
@@ -95,6 +93,8 @@ def train(
     pack: bool = True,
     use_cached: bool = False,
     peak_flops: float | None = None,
+    make_schedule: Callable[[], Any] = optimizers.make_schedule,
+    make_optimizer: Callable[..., Any] = optimizers.make_optimizer,
     host_batches: Iterable[Mapping[str, np.ndarray]] | None = None,
     eval_host_batches: Sequence[Mapping[str, np.ndarray]] | None = None,
     stop_after_steps: int | None = None,
@@ -132,8 +132,9 @@ def train(
         host_batches = _chain([first], host_batches)
 
     # -- trainer and state -----------------------------------------------------------
-    schedule = optimizers.make_schedule()
-    tx = optimizers.make_optimizer(schedule)
+    # The command binds both with gin (`make_schedule.*`, `make_optimizer.*`).
+    schedule = make_schedule()
+    tx = make_optimizer(schedule)
     loss_config = LossConfig(z_loss, label_smoothing, loss_normalizing_factor)
     trainer = Trainer(model_config, tx, schedule, mesh, rules, shapes, loss_config, num_microbatches)
     checkpointer = ckpt_lib.Checkpointer(

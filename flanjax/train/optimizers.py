@@ -18,14 +18,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-import gin
 import jax.numpy as jnp
 import optax
 
 SCHEDULES = ("constant", "rsqrt", "linear_warmup_rsqrt")
 
 
-@gin.configurable
 def make_schedule(
     kind: str = "constant",
     learning_rate: float = 1e-3,
@@ -64,7 +62,6 @@ def make_schedule(
     raise ValueError(f"Unknown schedule {kind!r}; known: {SCHEDULES}")
 
 
-@gin.configurable
 def make_optimizer(
     learning_rate: float | Callable | None = None,
     *,

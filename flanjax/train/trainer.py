@@ -34,7 +34,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from flanjax.model import T5, T5Config
 from flanjax.model.scoring import pick_target
-from flanjax.train import partitioning
+from flanjax import partitioning
 
 Array = jax.Array
 Batch = Mapping[str, Array]

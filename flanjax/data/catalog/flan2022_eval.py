@@ -21,7 +21,7 @@ report Flan-T5 / Flan-PaLM on four held-out suites, never trained on:
 Task names: `{benchmark}_{subject}_fs:{direct|cot}` (e.g. `mmlu_anatomy_fs:direct`,
 `bbh_cot_navigate_fs:cot`, `tydiqa_sw_fs:direct`, `mgsm_de_fs:cot`); the `_zs:` variants lay
 the query out the same way with no exemplars. Evaluate a suite with
-`EVAL_ON=mmlu,mmlu_cot,bbh,bbh_cot,tydiqa,mgsm EVAL_FORMAT=fs` (gin_configs/runs/
+`EVAL_ON=mmlu,mmlu_cot,bbh,bbh_cot,tydiqa,mgsm EVAL_FORMAT=fs` (flanjax/configs/runs/
 eval_flan2022.gin); these entries register no training tasks.
 
 Where the data and exemplars come from (nothing is downloaded by flanjax; each source is

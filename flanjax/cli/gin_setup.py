@@ -1,11 +1,18 @@
-"""Flag parsing shared by the gin entry points (`python -m flanjax.train|eval|infer`).
+"""Gin for the commands: flag parsing, the configs search path, and the only gin bindings.
+
+Library code never imports gin. This module registers the library functions the gin files
+configure (`register_configurables`: `train`, `make_config`, `make_schedule`,
+`make_optimizer`, `evaluate`, `infer`) under their documented names, parses the command
+line, and hands the data-location macros to `flanjax.data.locations`.
 
     --gin_file=PATH        (repeatable) a gin file, found as given or under a search path
     --gin.KEY=VALUE        (repeatable) a binding; `--gin.MODEL_DIR=/tmp/run` works without
                            quotes (a value that is not a Python literal, `@ref` or `%MACRO`
                            is taken as a string)
     --gin_search_paths=A,B (repeatable) where `include` and --gin_file look; the repository's
-                           `gin_configs/` and the current directory are always searched
+                           configs (`flanjax/configs/`, shipped with the package) and the
+                           current directory are always searched; `gin_configs/X` (the
+                           old repository path) is read as the packaged `X`
 
 Errors in gin files, typos in bindings and missing required macros become one line,
 `error: ...`, naming the culprit, and exit status 2 (`GinError`).
@@ -22,21 +29,19 @@ from typing import Callable, Optional, Sequence
 
 import gin
 
-REPO_GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin_configs")
+from flanjax.cli import runner
+
+# The gin files travel with the package (setup.py package_data), so `--gin_file=runs/demo.gin`
+# works from any directory and after a non-editable `pip install`.
+CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+LEGACY_PREFIX = "gin_configs" + os.sep
 
 
 class GinError(Exception):
     """A gin problem, reported to the user as one line."""
 
 
-def one_line(error: BaseException) -> str:
-    """The informative first line of a gin exception (gin appends the file/line below)."""
-    lines = [l.strip() for l in str(error).splitlines() if l.strip()]
-    if not lines:
-        return type(error).__name__
-    head = lines[0]
-    where = next((l for l in lines[1:] if l.startswith("In ") and ("file" in l or "line" in l)), None)
-    return f"{head} ({where})" if where else head
+one_line = runner.one_line
 
 
 def _as_binding(key: str, value: str) -> str:
@@ -93,11 +98,13 @@ def parse_command_line(
 
 def parse_gin(gin_files: Sequence[str], bindings: Sequence[str], search_paths: Sequence[str] = ()) -> None:
     """Parses files then bindings (later wins), as T5X's `gin_utils.parse_gin_flags`."""
-    paths = [p for group in search_paths for p in group.split(",") if p] + [REPO_GIN_DIR, os.getcwd()]
+    paths = [p for group in search_paths for p in group.split(",") if p] + [CONFIGS_DIR, os.getcwd()]
     for path in paths:
         gin.add_config_file_search_path(os.path.abspath(path))
     files = []
     for name in gin_files:
+        if not os.path.exists(name) and name.startswith(LEGACY_PREFIX):
+            name = name[len(LEGACY_PREFIX):]
         found = name if os.path.exists(name) else next(
             (os.path.join(p, name) for p in paths if os.path.exists(os.path.join(p, name))), None
         )
@@ -147,3 +154,62 @@ def write_config(path: str, operative: bool = False) -> None:
         f.write(gin.operative_config_str() if operative else gin.config_str())
 
 
+
+
+# ------------------------------------------------------------- the configurable functions
+_REGISTERED: set[str] = set()
+
+
+def register_configurables(*groups: str) -> None:
+    """Makes library functions gin-configurable under their documented names.
+
+    groups: "model" (`make_config`), "train" (`train`, `make_schedule`, `make_optimizer`),
+    "evaluate" (`evaluate`, module `flanjax.eval`), "infer" (`infer`, module `flanjax.infer`).
+    Idempotent. The module names keep fully qualified bindings of the gin files valid
+    (`flanjax.eval.evaluate.batch_size = 32`).
+    """
+    for group in groups:
+        if group in _REGISTERED:
+            continue
+        if group == "model":
+            from flanjax.model import config  # pylint: disable=g-import-not-at-top
+
+            gin.external_configurable(config.make_config, "make_config", module="flanjax.model.config")
+        elif group == "train":
+            register_configurables("model")
+            from flanjax.train import loop, optimizers  # pylint: disable=g-import-not-at-top
+
+            gin.external_configurable(optimizers.make_schedule, "make_schedule",
+                                      module="flanjax.train.optimizers")
+            gin.external_configurable(optimizers.make_optimizer, "make_optimizer",
+                                      module="flanjax.train.optimizers")
+            gin.external_configurable(loop.train, "train", module="flanjax.train.loop",
+                                      denylist=["host_batches", "eval_host_batches"])
+        elif group == "evaluate":
+            from flanjax.evaluation import run  # pylint: disable=g-import-not-at-top
+
+            gin.external_configurable(run.evaluate, "evaluate", module="flanjax.eval")
+        elif group == "infer":
+            from flanjax.evaluation import predict  # pylint: disable=g-import-not-at-top
+
+            gin.external_configurable(predict.infer, "infer", module="flanjax.infer")
+        else:
+            raise ValueError(f"unknown configurable group {group!r}")
+        _REGISTERED.add(group)
+
+
+def configure_data_locations() -> dict[str, str]:
+    """Hands the data-location macros set in gin (`SNI_DIR`, ...) to `flanjax.data.locations`.
+
+    Returns the ones that were set. Call after parsing and before `flanjax.data.mixtures` is
+    imported (registration reads some of them).
+    """
+    from flanjax.data import locations  # pylint: disable=g-import-not-at-top
+
+    values = {}
+    for setting in locations.SETTINGS:
+        value = macro_value(setting.name, optional=True)
+        if value is not _UNSET and value is not None:
+            values[setting.name] = str(value)
+    locations.configure(values)
+    return values

@@ -39,15 +39,12 @@ class FinetuneResult:
 
 def finetune(request: FinetuneRequest) -> FinetuneResult:
     """Trains `request.mixture` for `request.steps` steps; see the module docstring."""
-    import gin  # pylint: disable=g-import-not-at-top
+    import functools  # pylint: disable=g-import-not-at-top
+
     import jax  # pylint: disable=g-import-not-at-top
 
-    from flanjax.train import loop  # pylint: disable=g-import-not-at-top
+    from flanjax.train import loop, optimizers  # pylint: disable=g-import-not-at-top
 
-    # The schedule is built inside `train` from gin (as `python -m flanjax.train` does).
-    with gin.unlock_config():
-        gin.bind_parameter("make_schedule.kind", "constant")
-        gin.bind_parameter("make_schedule.learning_rate", float(request.learning_rate))
     result = loop.train(
         model_config=request.config,
         mixture_or_task_name=request.mixture,
@@ -61,6 +58,9 @@ def finetune(request: FinetuneRequest) -> FinetuneResult:
         keep_checkpoints=1,
         log_period=request.log_every,
         heldout_cluster=request.heldout_cluster,
+        make_schedule=functools.partial(
+            optimizers.make_schedule, kind="constant", learning_rate=float(request.learning_rate)
+        ),
     )
     params = jax.device_get(result.state.params)
     return FinetuneResult(request.model_dir, params, dict(result.last_metrics))

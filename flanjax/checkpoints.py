@@ -1,0 +1,369 @@
+"""Every checkpoint layout flanjax reads or writes, in one place.
+
+Training runs (MODEL_DIR):
+    MODEL_DIR/checkpoints/{step}/...      orbax `CheckpointManager` step folders (TrainState)
+    MODEL_DIR/flanjax_config.json         the model config, so eval/infer can rebuild it
+orbax writes each step into a temporary folder and renames it when complete, so a run
+killed mid-save (kill -9, preemption) leaves the previous checkpoint intact; leftover
+temporary folders are removed when the next run opens the manager.
+
+Converted checkpoints (`python -m flanjax.convert --from_hf`):
+    DIR/flanjax_config.json + DIR/checkpoint/ (orbax, `{"params": ...}`)
+
+Hugging Face directories (`save_pretrained`, safetensors) are read through
+`flanjax.convert.hf`.
+
+Reading for fine-tuning: `load_initial_params` (parameters only, from a converted directory
+or the latest step of an earlier run). Reading for evaluation and inference: `load_model`
+(any of the three; the config is read first and the parameters are restored straight into
+their shardings on a mesh when one is given).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import warnings
+from typing import Any, Optional
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from flanjax.convert.hf import check_params_match, load_hf_t5
+from flanjax.model import T5Config, abstract_params
+
+# ---------------------------------------------------------------- converted checkpoints
+CONFIG_FILE = "flanjax_config.json"
+PARAMS_DIR = "checkpoint"
+
+
+def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str) -> str:
+    """Writes `out_dir/flanjax_config.json` and `out_dir/checkpoint` ({"params": ...})."""
+
+    out_dir = os.path.abspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, CONFIG_FILE), "w") as f:
+        f.write(config.to_json())
+    tree = {"params": jax.tree_util.tree_map(np.asarray, params)}
+    with ocp.StandardCheckpointer() as checkpointer:
+        checkpointer.save(os.path.join(out_dir, PARAMS_DIR), tree, force=True)
+        checkpointer.wait_until_finished()
+    return out_dir
+
+
+def load_flanjax_checkpoint(path: str) -> tuple[T5Config, Any]:
+    """Reads what `save_flanjax_checkpoint` wrote: (config, params as host arrays)."""
+
+    path = os.path.abspath(path)
+    config_file = os.path.join(path, CONFIG_FILE)
+    if not os.path.exists(config_file):
+        raise FileNotFoundError(f"No {CONFIG_FILE} in {path}: not a flanjax checkpoint")
+    with open(config_file) as f:
+        config = T5Config.from_dict(json.load(f))
+    target = {"params": abstract_params(config)}
+    with ocp.StandardCheckpointer() as checkpointer:
+        restored = checkpointer.restore(os.path.join(path, PARAMS_DIR), target)
+    params = jax.tree_util.tree_map(np.asarray, restored["params"])
+    check_params_match(config, params)
+    return config, params
+
+
+# ------------------------------------------------------------------------ training runs
+CHECKPOINTS_SUBDIR = "checkpoints"
+_SHAPE_FIELDS = (
+    "vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
+    "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
+    "tie_word_embeddings", "scan_layers",
+)
+
+
+class Checkpointer:
+    """Saves every `period` steps (and when forced), keeps the newest `max_to_keep`."""
+
+    def __init__(self, model_dir: str, *, period: int, max_to_keep: int | None = 3, async_save: bool = True):
+        self.directory = os.path.join(os.path.abspath(model_dir), CHECKPOINTS_SUBDIR)
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep,
+            save_interval_steps=max(int(period), 1),
+            enable_async_checkpointing=async_save,
+            cleanup_tmp_directories=True,
+            create=True,
+        )
+        self.manager = ocp.CheckpointManager(self.directory, options=options)
+
+    def latest_step(self) -> int | None:
+        return self.manager.latest_step()
+
+    def all_steps(self) -> list[int]:
+        return list(self.manager.all_steps())
+
+    def save(self, step: int, state: Any, *, force: bool = False) -> bool:
+        """Starts saving `state` at `step` if the period says so (or `force`)."""
+        return self.manager.save(step, args=ocp.args.StandardSave(state), force=force)
+
+    def restore(self, abstract_state: Any, step: int | None = None) -> Any:
+        """Restores into the shapes, dtypes and shardings of `abstract_state`."""
+        step = self.manager.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        return self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+
+    def wait(self) -> None:
+        self.manager.wait_until_finished()
+
+    def close(self) -> None:
+        self.manager.wait_until_finished()
+        self.manager.close()
+
+
+def write_model_config(model_dir: str, config: T5Config) -> None:
+    if jax.process_index() == 0:
+        os.makedirs(model_dir, exist_ok=True)
+        with open(os.path.join(model_dir, CONFIG_FILE), "w") as f:
+            f.write(config.to_json())
+
+
+def _check_config(path: str, config: T5Config) -> None:
+    with open(os.path.join(path, CONFIG_FILE)) as f:
+        saved = json.load(f)
+    wrong = {k: (saved.get(k), getattr(config, k)) for k in _SHAPE_FIELDS if k in saved and saved[k] != getattr(config, k)}
+    if wrong:
+        details = ", ".join(f"{k}: checkpoint {a!r} vs model {b!r}" for k, (a, b) in wrong.items())
+        raise ValueError(f"INITIAL_CHECKPOINT_PATH {path} does not match the model config ({details})")
+
+
+def load_initial_params(path: str, config: T5Config, abstract_params: Any, abstract_state: Any = None) -> Any:
+    """Parameters only, restored straight into their shardings (`abstract_params` carries them).
+
+    `path`: a `flanjax.convert` directory, or the MODEL_DIR of a flanjax run (then
+    `abstract_state`, the run's TrainState shape, is needed to read it).
+    """
+    path = os.path.abspath(path)
+    if os.path.exists(os.path.join(path, CONFIG_FILE)):
+        _check_config(path, config)
+    converted = os.path.join(path, PARAMS_DIR)
+    if os.path.isdir(converted):
+        with ocp.StandardCheckpointer() as checkpointer:
+            restored = checkpointer.restore(converted, {"params": abstract_params})
+        return restored["params"]
+    run_dir = os.path.join(path, CHECKPOINTS_SUBDIR)
+    if os.path.isdir(run_dir) and abstract_state is not None:
+        manager = ocp.CheckpointManager(run_dir)
+        step = manager.latest_step()
+        if step is not None:
+            state = manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+            manager.close()
+            return state.params
+    raise FileNotFoundError(
+        f"INITIAL_CHECKPOINT_PATH {path}: neither a `python -m flanjax.convert --from_hf` "
+        f"output ({CONFIG_FILE} + checkpoint/) nor a flanjax MODEL_DIR with checkpoints"
+    )
+
+
+class PreemptionWatcher:
+    """Turns SIGTERM (TPU preemption, `kill`) into "save now and stop" at a step boundary.
+
+    One process: a signal handler sets a flag. Several processes: every host must stop at
+    the same step (orbax saves are collective), so the decision comes from JAX's
+    preemption sync point (`multihost_utils.reached_preemption_sync_point`), which the
+    distributed runtime triggers on a preemption notice, and the flag is ignored.
+    """
+
+    def __init__(self) -> None:
+        self._flag = threading.Event()
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum, frame) -> None:  # pylint: disable=unused-argument
+        self._flag.set()
+
+    def should_stop(self, step: int) -> bool:
+        if jax.process_count() > 1:
+            try:
+                from jax.experimental import multihost_utils
+
+                return bool(multihost_utils.reached_preemption_sync_point(step))
+            except Exception:  # pylint: disable=broad-except
+                return False
+        return self._flag.is_set()
+
+    def restore_handler(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+# ------------------------------------------------------- loading for evaluation / infer
+class CheckpointNotFoundError(FileNotFoundError):
+    pass
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint's parameters do not have the shapes its config gives them."""
+
+
+def _is_hf_dir(path: str) -> bool:
+    return os.path.exists(os.path.join(path, "config.json")) and any(
+        f.endswith(".safetensors") for f in os.listdir(path)
+    )
+
+
+def load_model(
+    path: str, *, step: Optional[int] = None, mesh: Optional[Any] = None, **config_overrides: Any
+) -> tuple[T5Config, Any]:
+    """(config, params) from a MODEL_DIR, a converted checkpoint or a Hugging Face dir.
+
+    `config_overrides` replace config fields (e.g. `dtype="float32"` for CPU evaluation:
+    `dtype` is the activation dtype; the parameters keep the dtype they were stored with,
+    with or without a mesh).
+
+    `mesh`: a `flanjax.evaluation.batching.EvalMesh`; the parameters are then returned
+    sharded on it (`mesh.param_shardings(config)`), restored shard by shard for the orbax
+    formats (see the module docstring). None: host numpy arrays, as before.
+    """
+
+    path = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(path):
+        raise CheckpointNotFoundError(f"Checkpoint directory {path!r} does not exist.")
+    if os.path.exists(os.path.join(path, CONFIG_FILE)) and os.path.isdir(
+        os.path.join(path, PARAMS_DIR)
+    ):
+        if mesh is None:
+            try:
+                config, params = load_flanjax_checkpoint(path)
+            except ValueError as e:  # check_params_match: names the parameter and shapes
+                raise CheckpointMismatchError(f"{e} (checkpoint {path})") from None
+        else:
+            config, params = _load_converted_sharded(path, mesh)
+        return config.replace(**config_overrides), params
+    if _is_hf_dir(path):
+
+        config, params = load_hf_t5(path, **config_overrides)
+        if mesh is not None:  # no sharded format to read from: host arrays, then placed
+            params = mesh.place_params(config, params)
+        return config, params
+    loaded = _load_training_run(path, step, mesh)  # None if `path` is not a MODEL_DIR
+    if loaded is not None:
+        config, params = loaded
+        return config.replace(**config_overrides), params
+    raise CheckpointNotFoundError(
+        f"{path!r} is neither a training run's MODEL_DIR (with orbax step folders), a converted "
+        "flanjax checkpoint (flanjax_config.json + checkpoint/) nor a Hugging Face directory "
+        "(config.json + *.safetensors)."
+    )
+
+
+def _read_config(config_file: str) -> T5Config:
+
+    with open(config_file) as f:
+        return T5Config.from_dict(json.load(f))
+
+
+def _load_training_run(
+    path: str, step: Optional[int], mesh: Optional[Any] = None
+) -> Optional[tuple[T5Config, Any]]:
+    """The parameters of a `flanjax.train` MODEL_DIR: checkpoints/{step}/ + flanjax_config.json."""
+
+    run_dir = os.path.join(path, CHECKPOINTS_SUBDIR)
+    config_file = os.path.join(path, CONFIG_FILE)
+    if not (os.path.isdir(run_dir) and os.path.exists(config_file)):
+        return None
+    config = _read_config(config_file)
+    manager = ocp.CheckpointManager(run_dir)
+    try:
+        steps = list(manager.all_steps())
+        if not steps:
+            raise CheckpointNotFoundError(f"{run_dir} holds no finished checkpoint yet.")
+        if step is None:
+            step = manager.latest_step()
+        elif step not in steps:
+            raise CheckpointNotFoundError(f"No step {step} in {run_dir}; steps: {sorted(steps)}.")
+        step_dir = os.path.join(run_dir, str(step), "default")
+        if mesh is not None:
+            return config, _restore_run_params_sharded(step_dir, config, mesh)
+        # The saved TrainState, read without a target (host arrays); only params are kept.
+        # (orbax warns that no sharding was given: none is wanted, the arrays go to host.)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sharding info not provided")
+            state = ocp.PyTreeCheckpointer().restore(step_dir)
+    finally:
+        manager.close()
+    params = jax.tree_util.tree_map(np.asarray, state["params"])
+    try:
+        check_params_match(config, params)
+    except ValueError as e:
+        raise CheckpointMismatchError(f"{e} (checkpoint {step_dir})") from None
+    return config, params
+
+
+# -- sharded restore -----------------------------------------------------------------------
+
+
+def _stored_params(directory: str) -> Any:
+    """The `params` subtree of an orbax PyTree checkpoint's metadata (shapes, dtypes)."""
+
+    with ocp.PyTreeCheckpointer() as checkpointer:
+        meta = checkpointer.metadata(directory)
+    tree = getattr(meta, "item_metadata", meta)  # StepMetadata -> TreeMetadata -> dict
+    tree = getattr(tree, "tree", tree)
+    if not isinstance(tree, dict) or "params" not in tree:
+        raise CheckpointMismatchError(f"{directory} holds no `params` tree.")
+    return tree["params"]
+
+
+def _sharded_target(directory: str, config: T5Config, mesh: Any, *, stored_dtypes: bool) -> Any:
+    """ShapeDtypeStructs carrying `mesh`'s shardings, after checking the stored shapes.
+
+    stored_dtypes: the dtype each parameter was saved with (a run's TrainState, read today
+    without a target); else the config's parameter dtype (a converted checkpoint, read
+    today into `abstract_params(config)`).
+    """
+
+    stored = _stored_params(directory)
+    try:
+        check_params_match(config, stored)  # leaves have .shape: the same checks, no data read
+    except ValueError as e:
+        raise CheckpointMismatchError(f"{e} (checkpoint {directory})") from None
+    expected = abstract_params(config)
+    shardings = mesh.param_shardings(config)
+    # `stored` is a plain nested dict with `expected`'s keys (just checked): look leaves up
+    # by path rather than zipping trees that may differ in container types.
+    def leaf(key_path, spec, sharding):
+        node = stored
+        for k in key_path:
+            node = node[getattr(k, "key", k)]
+        dtype = node.dtype if stored_dtypes else spec.dtype
+        return jax.ShapeDtypeStruct(spec.shape, dtype, sharding=sharding)
+
+    return jax.tree_util.tree_map_with_path(leaf, expected, shardings)
+
+
+def _load_converted_sharded(path: str, mesh: Any) -> tuple[T5Config, Any]:
+    """A `flanjax.convert` directory restored into `mesh`'s shardings (the trainer's reader)."""
+
+    config = _read_config(os.path.join(path, CONFIG_FILE))
+    target = _sharded_target(
+        os.path.join(path, PARAMS_DIR), config, mesh, stored_dtypes=False
+    )
+    return config, load_initial_params(path, config, target)
+
+
+def _restore_run_params_sharded(step_dir: str, config: T5Config, mesh: Any) -> Any:
+    """Only `params` of a saved TrainState, into `mesh`'s shardings (orbax partial restore).
+
+    `load_initial_params` restores the whole TrainState (it needs the
+    optimizer's abstract state, and takes the latest step); evaluation reads any step and
+    never the optimizer state, which it does not know the shape of.
+    """
+
+    target = {"params": _sharded_target(step_dir, config, mesh, stored_dtypes=True)}
+    args = ocp.args.PyTreeRestore(
+        item=target,
+        restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+        partial_restore=True,
+    )
+    with ocp.PyTreeCheckpointer() as checkpointer:
+        return checkpointer.restore(step_dir, args=args)["params"]

@@ -1,0 +1,150 @@
+"""Leave-one-cluster-out (FLAN Sec. 2.3 / T0 Sec. 3): `python -m flanjax.heldout`.
+
+For each cluster C: fine-tune on `{mixture}_minus_{C}`, evaluate zero-shot on C's
+datasets; evaluate the initial checkpoint on the same tasks as the baseline; report the
+gain per cluster in one table (results.md, results.json) and plots under --out.
+
+  python -m flanjax.heldout --mixture demo --size tiny --clusters nli,sentiment --steps 300
+  python -m flanjax.heldout --mixture flan2021 --size base --init /ckpt/t5_lm_adapt \\
+      --clusters nli,closed_book_qa --dry_run      # prints the TPU launch commands
+
+Number of training clusters (FLAN, Wei et al. 2021, Sec. 4.1 and Fig. 6): with
+--sweep_num_clusters 1,2,4 the held-out clusters (--clusters, with the clusters that
+overlap them) are left out of a fixed cluster order (--cluster_order; default the
+mixture's own order) and, for each k, the model is trained on `{mixture}_only_{c1}_..._{ck}`
+(the first k remaining clusters, the base mixture's rates) and evaluated zero-shot on every
+held-out cluster; k = 0 is the initial checkpoint. Writes the line plot
+(heldout_vs_num_clusters.png), results.md with the table, results.json and sweep.json.
+
+  python -m flanjax.heldout --mixture demo --clusters nli --sweep_num_clusters 1,2,4
+  python -m flanjax.heldout --mixture flan2021 --size xl --init /ckpt/t5_xl_lm_adapt \\
+      --clusters nli,closed_book_qa,commonsense --sweep_num_clusters 1,2,3,4,5,6,7 --dry_run
+
+The sweep's TPU commands train through `python -m flanjax.heldout train --mixture M
+--train_clusters c1,c2 [python -m flanjax.train flags]`, which registers the subset
+mixture in that process, then runs the trainer's command line unchanged."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional, Sequence
+
+from flanjax.cli import runner
+from flanjax.experiments.commands import launch_commands, sweep_launch_commands
+from flanjax.experiments.grid import GridConfig, GridError, check_clusters, gain_table, run_grid
+from flanjax.experiments.sweep import run_sweep, sweep_plan
+
+
+def train_subset_main(argv: Sequence[str]) -> int:
+    """`python -m flanjax.heldout train --mixture M --train_clusters a,b [train flags]`.
+
+    Registers `M_only_a_b` (`mixtures.register_cluster_subset`) in this process, then runs
+    `python -m flanjax.train`'s command line with the other flags (MIXTURE_OR_TASK_NAME
+    set to it unless given; given, it must name it).
+    """
+    p = argparse.ArgumentParser(prog="python -m flanjax.heldout train", allow_abbrev=False,
+                                description=train_subset_main.__doc__)
+    p.add_argument("--mixture", required=True, help="the base mixture, e.g. flan2021")
+    p.add_argument("--train_clusters", required=True, help="comma-separated clusters to keep")
+    args, rest = p.parse_known_args(list(argv))
+    from flanjax.data import mixtures  # pylint: disable=g-import-not-at-top
+
+    try:
+        name = mixtures.register_cluster_subset(args.mixture, args.train_clusters.split(","))
+    except ValueError as e:
+        print(f"error: {runner.one_line(e)}", file=sys.stderr)
+        return 2
+    flag = "--gin.MIXTURE_OR_TASK_NAME="
+    given = [a[len(flag):].strip().strip("\"'") for a in rest if a.startswith(flag)]
+    if any(g != name for g in given):
+        print(f"error: --gin.MIXTURE_OR_TASK_NAME={given[-1]!r} is not the subset mixture "
+              f"{name!r} that --mixture/--train_clusters register", file=sys.stderr)
+        return 2
+    if not given:
+        rest.append(f"{flag}'{name}'")
+    from flanjax.cli import train  # pylint: disable=g-import-not-at-top
+
+    return train.main(rest)
+
+
+# -- command line -----------------------------------------------------------------------
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mixture", default="demo")
+    p.add_argument("--size", default="tiny", help="t5_1_1 size: tiny, small, base, ...")
+    p.add_argument("--clusters", required=True, help="comma-separated clusters to hold out")
+    p.add_argument("--init", default=None, help="initial checkpoint (MODEL_DIR, converted or HF dir)")
+    p.add_argument("--out", default="outputs/heldout")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--batch_size", type=int, default=32)
+    p.add_argument("--learning_rate", type=float, default=1e-3)
+    p.add_argument("--max_eval_examples", type=int, default=100, help="per template; 0: all")
+    p.add_argument("--extra_eval", default="", help="clusters also evaluated after each run")
+    p.add_argument("--sweep_num_clusters", default="",
+                   help="e.g. 1,2,4: train on the first k non-held-out clusters for each k "
+                        "(FLAN's number-of-clusters ablation) instead of the leave-one-out grid")
+    p.add_argument("--cluster_order", default="",
+                   help="with --sweep_num_clusters: the order clusters are added in "
+                        "(default: the mixture's cluster order)")
+    p.add_argument("--dry_run", action="store_true", help="print the launch commands only")
+    return p.parse_args(argv)
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise GridError(f"{flag}: expected comma-separated integers, got {text!r}") from None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "train":
+        return train_subset_main(argv[1:])
+    args = parse_args(argv)
+    from flanjax import checkpoints
+    from flanjax.evaluation import heldout  # pylint: disable=g-import-not-at-top
+
+    try:
+        grid = GridConfig(
+            mixture=args.mixture, clusters=tuple(c.strip() for c in args.clusters.split(",") if c.strip()),
+            out_dir=args.out, size=args.size, init=args.init, steps=args.steps,
+            batch_size=args.batch_size, learning_rate=args.learning_rate,
+            max_eval_examples=args.max_eval_examples or None,
+            extra_eval=tuple(c for c in args.extra_eval.split(",") if c),
+            sweep_num_clusters=_int_list(args.sweep_num_clusters, "--sweep_num_clusters"),
+            cluster_order=tuple(c.strip() for c in args.cluster_order.split(",") if c.strip()),
+        )
+        if grid.sweep_num_clusters:
+            if grid.extra_eval:
+                raise GridError("--extra_eval is for the leave-one-cluster-out grid; the sweep "
+                                "evaluates the held-out --clusters only.")
+            sweep_plan(grid)
+            if args.dry_run:
+                print("\n".join(sweep_launch_commands(grid)))
+                return 0
+            summary = run_sweep(grid)
+        else:
+            if grid.cluster_order:
+                raise GridError("--cluster_order needs --sweep_num_clusters.")
+            check_clusters(grid.mixture, grid.clusters + grid.extra_eval)
+            if args.dry_run:
+                print("\n".join(launch_commands(grid)))
+                return 0
+            summary = run_grid(grid)
+    except (GridError, heldout.UnknownEvalTargetError, heldout.VocabularyMismatchError,
+            checkpoints.CheckpointNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if grid.sweep_num_clusters:
+        from flanjax.evaluation import report  # pylint: disable=g-import-not-at-top
+
+        print(report.sweep_table(summary["points"]))
+    else:
+        print(gain_table(summary))
+    print(f"[heldout] report in {args.out}/results.md, plots in {args.out}/")
+    return 0

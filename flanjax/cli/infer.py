@@ -1,0 +1,28 @@
+"""`python -m flanjax.infer --gin_file=runs/infer.gin --gin.CHECKPOINT_PATH=... --gin.INFER_INPUTS=...`
+
+Decodes inputs with a checkpoint and writes one JSON object per line to OUTPUT_FILE:
+{"inputs", "prediction"} (+ "targets" and "task" for task inputs).
+
+INFER_INPUTS is either a seqio task name (e.g. `demo_addition_zs:0`; its INFER_SPLIT is
+read) or a text file: one input per line, or JSONL with an "inputs" field. Text is
+tokenized with VOCABULARY (a name for `flanjax.data.vocab.get_vocabulary`: 't5',
+'bundled' or a SentencePiece .model path); by default a Hugging Face checkpoint's own
+`spiece.model`, else env FLANJAX_VOCAB.
+
+MESH_SHAPE and LOGICAL_RULES (the trainer's macros; a partitioning/*.gin file sets both)
+decode on a sharded mesh, as `python -m flanjax.eval` does; process 0 writes OUTPUT_FILE.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from flanjax.cli.evaluate import run_gin_command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_gin_command(
+        argv, "python -m flanjax.infer", __doc__, "infer",
+        required=("CHECKPOINT_PATH", "INFER_INPUTS", "OUTPUT_FILE"),
+        optional=("MESH_SHAPE", "LOGICAL_RULES"),
+    )

@@ -1,0 +1,102 @@
+"""Evaluate one checkpoint on held-out clusters, mixtures, datasets or tasks; write the report.
+
+The library behind `python -m flanjax.eval` (`flanjax.cli.evaluate` binds its arguments with
+gin): resolve what to evaluate, restore the checkpoint (into its shardings on the eval mesh),
+score every task (`flanjax.evaluation.heldout`), write results.json / results.md / plots
+(`flanjax.evaluation.report`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Optional, Sequence
+
+
+def evaluate(
+    *,
+    checkpoint_path: str,
+    output_dir: str,
+    eval_on: Optional[str] = None,
+    heldout_cluster: Optional[str] = None,
+    collection: Optional[str] = None,
+    eval_format: str = "zs",
+    mode: str = "auto",
+    task_feature_lengths: Mapping[str, int] = (("inputs", 512), ("targets", 64)),
+    batch_size: int = 32,
+    max_examples: Optional[int] = None,
+    checkpoint_step: Optional[int] = None,
+    decode_method: str = "greedy",
+    num_beams: int = 4,
+    length_normalize: bool = False,
+    run_name: Optional[str] = None,
+    mesh_shape: Optional[Sequence[int]] = (-1, 1),
+    logical_rules: Any = "data_parallel",
+) -> dict[str, Any]:
+    """Evaluates one checkpoint and writes the report; returns the results.
+
+    mesh_shape, logical_rules: the (data, model) mesh and the rules preset (or table) of
+    `flanjax.partitioning`, as in training; `mesh_shape=None` evaluates on one device
+    with unplaced parameters.
+    """
+    import jax  # pylint: disable=g-import-not-at-top
+
+    from flanjax import checkpoints
+    from flanjax.evaluation import batching, heldout, report  # pylint: disable=g-import-not-at-top
+
+    target = eval_on or heldout_cluster
+    if not target:
+        raise heldout.UnknownEvalTargetError("Set EVAL_ON (or HELDOUT_CLUSTER): what to evaluate on.")
+    tasks = heldout.resolve_tasks(target, fmt=eval_format, collection=collection)
+    # Before loading anything: a mesh that does not fit the devices is a one-line error.
+    mesh = None if mesh_shape is None else batching.make_eval_mesh(mesh_shape, logical_rules)
+    # With a mesh the parameters are restored straight into their shardings (never whole
+    # on a host); `evaluate_params` then finds them placed.
+    config, params = checkpoints.load_model(
+        checkpoint_path, step=checkpoint_step, mesh=mesh, dtype="float32"
+    )
+    for task in tasks:  # before any work: every task must fit the checkpoint's vocabulary
+        heldout.check_vocabulary(config, heldout.vocabulary_of(task), task.name)
+    settings = heldout.EvalSettings(
+        mode=mode, max_examples=max_examples, lengths=tuple(dict(task_feature_lengths).items()),
+        batch_size=batch_size, length_normalize=length_normalize, decode_method=decode_method,
+        num_beams=num_beams,
+    )
+    results = evaluate_params(config, params, tasks, settings, mesh=mesh)
+    if jax.process_index() != 0:
+        return results
+    name = run_name or os.path.basename(os.path.normpath(checkpoint_path))
+    report.write_report(output_dir, {name: results}, title=f"{name} on {target} ({eval_format})",
+                        extra={"checkpoint": os.path.abspath(checkpoint_path), "eval_on": target})
+    print(report.cluster_table({name: results}))
+    print(f"[eval] {len(tasks)} tasks; report in {output_dir}/results.md")
+    return results
+
+
+def evaluate_params(
+    config: Any, params: Any, tasks: Sequence[Any], settings: Any, *, mesh: Optional[Any] = None
+) -> dict[str, Any]:
+    """`heldout.evaluate` of in-memory parameters, sharded on `mesh` (a `batching.EvalMesh`).
+
+    The parameters are placed with their partitioned shardings (a no-op for parameters
+    `checkpoints.load_model(..., mesh=mesh)` restored) and every task is scored inside the
+    mesh and rules context; results["mesh"] records the layout. None: one device,
+    parameters as given.
+    """
+    from flanjax.evaluation import heldout  # pylint: disable=g-import-not-at-top
+
+    if mesh is None:
+        return heldout.evaluate(config, params, tasks, settings)
+    placed = mesh.place_params(config, params)
+    with mesh.context():
+        results = heldout.evaluate(config, placed, tasks, settings)
+    return {**results, "mesh": {**mesh.shape, "rules": mesh.rules_name}}
+
+
+def bad_input_errors() -> tuple[type, ...]:
+    """Exceptions that mean the user's input is wrong (reported as one line, exit 2)."""
+    from flanjax import checkpoints
+    from flanjax.evaluation import heldout, ranking  # pylint: disable=g-import-not-at-top
+
+    return (heldout.UnknownEvalTargetError, heldout.VocabularyMismatchError,
+            ranking.NoAnswerOptionsError, checkpoints.CheckpointNotFoundError,
+            checkpoints.CheckpointMismatchError)
