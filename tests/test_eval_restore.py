@@ -105,7 +105,8 @@ def _main(tmp):
     from _train_helpers import tiny_config
     from flanjax.checkpoints import save_flanjax_checkpoint
     from flanjax.convert import save_hf_t5
-    from flanjax.evaluation import batching, checkpoints
+    from flanjax import checkpoints
+    from flanjax.evaluation import batching
 
     assert jax.device_count() == 8, jax.devices()
     mesh = batching.make_eval_mesh((4, 2), "fsdp_tp")
