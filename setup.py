@@ -43,7 +43,7 @@ EXTRAS_REQUIRE = {
     ],
     # Offline task caches (`python -m flanjax.data.cache`): seqio's Beam cache job. Beam
     # pins protobuf < 7 and pyarrow < 26: pip resolves the set with tensorflow together.
-    "cache": ["apache-beam>=2.77,<3"],
+    "cache": ["apache-beam>=2.77,<3", "google-crc32c>=1.5"],  # Beam needs a crc32c for TFRecords
     "test": ["pytest>=8", "pytest-xdist>=3"],
 }
 

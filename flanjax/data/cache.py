@@ -135,6 +135,14 @@ class CachePlan:
         return line
 
 
+# The last plan of each (mixture or task, split): the trainer's first log line shows it.
+_PLANS: dict[tuple[str, str], CachePlan] = {}
+
+
+def last_plan(mixture_or_task_name: str, split: str) -> Optional[CachePlan]:
+    return _PLANS.get((mixture_or_task_name, split))
+
+
 def add_cache_dirs(cache_dirs: Sequence[str] = ()) -> list[str]:
     """Adds `cache_dirs` and env FLANJAX_CACHE_DIRS (comma-separated) to seqio's cache dirs."""
     dirs = list(cache_dirs) + [d for d in os.environ.get(CACHE_DIRS_ENV, "").split(",") if d]
@@ -166,6 +174,7 @@ def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
     if not use_cached:
         plan = CachePlan({}, [t.name for t in _leaf_tasks(mixture_or_task_name)])
         logging.info("%s (USE_CACHED_TASKS=False)", plan.log_line())
+        _PLANS[(mixture_or_task_name, split)] = plan
         return plan
     dirs = add_cache_dirs(cache_dirs)
     cached, live, missing = {}, [], []
@@ -194,6 +203,7 @@ def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
             "or set USE_CACHED_TASKS=False.")
     plan = CachePlan(cached, live)
     logging.info("%s", plan.log_line())
+    _PLANS[(mixture_or_task_name, split)] = plan
     return plan
 
 
