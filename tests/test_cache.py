@@ -11,7 +11,7 @@ import tensorflow as tf
 
 pytest.importorskip("apache_beam", reason="the [cache] extra (apache-beam) is not installed")
 
-from flanjax.data import cache, tasks  # noqa: E402
+from flanjax.data import cache, mixtures, tasks  # noqa: E402,F401  (mixtures registers)
 from flanjax.data.bundled import ensure_prepared  # noqa: E402
 
 TASKS = ("demo_addition_zs", "demo_reviews_zs")
