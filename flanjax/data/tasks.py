@@ -115,8 +115,14 @@ def count_overflow(
         # +1 for the EOS that append_eos_after_trim adds.
         over_in = tf.size(ex["inputs"]) + 1 > sequence_length["inputs"]
         over_tg = tf.size(ex["targets"]) + 1 > sequence_length["targets"]
-        done = tf.py_function(
-            functools.partial(_bump_overflow, task_name), [over_in, over_tg], tf.bool
+        # Python only for the (rare) over-length example: a per-example py_function would
+        # hold the GIL for every example and cap the cached pipeline.
+        done = tf.cond(
+            over_in | over_tg,
+            lambda: tf.py_function(
+                functools.partial(_bump_overflow, task_name), [over_in, over_tg], tf.bool
+            ),
+            lambda: tf.constant(True),
         )
         ex = dict(ex)
         with tf.control_dependencies([done]):
