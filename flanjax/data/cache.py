@@ -79,9 +79,12 @@ def fingerprint(task_name: str) -> dict[str, Any]:
     """
     from flanjax.data import tasks as tasks_lib  # pylint: disable=g-import-not-at-top
 
-    renderer = tasks_lib.renderer_of_task(task_name)
-    entry = renderer.entry
     task = seqio.get_mixture_or_task(task_name)
+    try:
+        renderer = tasks_lib.renderer_of_task(task_name)
+    except KeyError:  # a task registered outside the catalog (e.g. SNI's niv2_zs / niv2_fs)
+        return _plain_fingerprint(task)
+    entry = renderer.entry
     return {
         "version": FINGERPRINT_VERSION,
         "task": task_name,
@@ -92,6 +95,23 @@ def fingerprint(task_name: str) -> dict[str, Any]:
         "source": _digest(entry.source),
         "vocabulary": _digest(_vocabulary_id(task.output_features["inputs"].vocabulary)),
         "render_seed": tasks_lib.render_seed_of_task(task_name),
+    }
+
+
+def _plain_fingerprint(task: seqio.Task) -> dict[str, Any]:
+    """For a task without a flanjax renderer: its source function and preprocessors."""
+    source = task.source
+    fn = getattr(source, "_dataset_fn", None)
+    return {
+        "version": FINGERPRINT_VERSION,
+        "task": task.name,
+        "templates": _digest(_code_of(fn) if fn else type(source).__name__),
+        "format": _digest([getattr(getattr(p, "func", p), "__qualname__", type(p).__name__)
+                           for p in task.preprocessors]),
+        "preprocess": _digest(getattr(fn, "keywords", None)),
+        "source": _digest((type(source).__name__, tuple(source.splits))),
+        "vocabulary": _digest(_vocabulary_id(task.output_features["inputs"].vocabulary)),
+        "render_seed": None,
     }
 
 
