@@ -70,6 +70,17 @@ def test_cache_holds_exactly_the_uncached_examples_and_packs_the_same(cache_dir)
                 np.testing.assert_array_equal(x[k], y[k])
 
 
+def test_the_fingerprint_is_the_same_in_another_process():
+    import json
+    import subprocess
+    import sys
+
+    code = ("from flanjax.data import mixtures, cache; import json; "
+            f"print(json.dumps(cache.fingerprint({TASKS[0]!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == cache.fingerprint(TASKS[0])
+
+
 def test_a_cache_built_with_another_render_seed_is_refused(cache_dir, monkeypatch):
     monkeypatch.setitem(tasks._RENDER_SEEDS, TASKS[0], 7)
     with pytest.raises(cache.CacheError, match=rf"{TASKS[0]}.*render seed 0 \(this run: 7"):

@@ -24,6 +24,7 @@ seqio only knows after the cache): they are rendered live, and said so.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -50,8 +51,31 @@ class CacheError(ValueError):
 # -- fingerprints -----------------------------------------------------------------------
 
 
+# Where data lies on this machine, not what it is: left out so a cache built on a Beam
+# cluster matches the same task read on a training host.
+_LOCAL_FIELDS = frozenset({"data_dir", "prepare"})
+
+
+def _stable(value: Any) -> Any:
+    """`value` as plain data that is the same in every process (no object addresses)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__, tuple(
+            (f.name, _stable(getattr(value, f.name))) for f in dataclasses.fields(value)
+            if f.name not in _LOCAL_FIELDS))
+    if isinstance(value, functools.partial):
+        return ("partial", _stable(value.func), _stable(value.args), _stable(value.keywords))
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _stable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_stable(v) for v in value)
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    text = repr(value)
+    return type(value).__qualname__ if " at 0x" in text else text
+
+
 def _digest(value: Any) -> str:
-    return hashlib.sha256(repr(value).encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(repr(_stable(value)).encode("utf-8")).hexdigest()[:16]
 
 
 def _code_of(fn: Any) -> str:
@@ -64,11 +88,11 @@ def _code_of(fn: Any) -> str:
 
 def _vocabulary_id(vocab: seqio.Vocabulary) -> str:
     path = getattr(vocab, "sentencepiece_model_file", None)
-    ident = f"{type(vocab).__name__}|{path}|extra_ids={getattr(vocab, 'extra_ids', None)}"
+    extra = f"extra_ids={getattr(vocab, 'extra_ids', None)}"
     if path and "://" not in path and os.path.exists(path):
-        with open(path, "rb") as f:
-            ident += "|" + hashlib.sha256(f.read()).hexdigest()
-    return ident
+        with open(path, "rb") as f:  # a local model is known by its bytes, not its path
+            return f"{type(vocab).__name__}|{extra}|{hashlib.sha256(f.read()).hexdigest()}"
+    return f"{type(vocab).__name__}|{path}|{extra}"
 
 
 def fingerprint(task_name: str) -> dict[str, Any]:
