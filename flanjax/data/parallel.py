@@ -69,9 +69,14 @@ def _pool(n: int) -> concurrent.futures.ProcessPoolExecutor:
     with _POOLS_LOCK:
         if n not in _POOLS:
             # spawn, not fork: forking a process that runs TF's thread pools can deadlock.
+            from flanjax.data import locations  # pylint: disable=g-import-not-at-top
+
+            # Workers register their tasks with this process's data settings (gin macros
+            # included, not only the environment), so they render with the same templates.
+            settings = {s.name: locations.get(s.name) for s in locations.SETTINGS}
             _POOLS[n] = concurrent.futures.ProcessPoolExecutor(
                 max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
+                initializer=_init_worker, initargs=(settings,),
             )
         return _POOLS[n]
 
@@ -91,9 +96,12 @@ atexit.register(shutdown)
 # -- worker side --------------------------------------------------------------------------
 
 
-def _init_worker() -> None:
+def _init_worker(settings: dict[str, Optional[str]]) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ[RENDER_PROCESSES_ENV] = "1"  # workers render in-process
+    from flanjax.data import locations  # pylint: disable=g-import-not-at-top
+
+    locations.configure(settings)
     from flanjax.data import mixtures  # noqa: F401  registers every task, as the parent did
 
 
