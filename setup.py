@@ -41,6 +41,9 @@ EXTRAS_REQUIRE = {
         "safetensors>=0.4",
         "datasets>=3",
     ],
+    # Offline task caches (`python -m flanjax.data.cache`): seqio's Beam cache job. Beam
+    # pins protobuf < 7 and pyarrow < 26: pip resolves the set with tensorflow together.
+    "cache": ["apache-beam>=2.77,<3", "google-crc32c>=1.5"],  # Beam needs a crc32c for TFRecords
     "test": ["pytest>=8", "pytest-xdist>=3"],
 }
 

@@ -36,6 +36,11 @@ def parse_args(argv=None):
     p.add_argument("--size", default="small", help="train step to compare with, when measured here")
     p.add_argument("--train_json", default=None)
     p.add_argument("--train_tokens_per_s", type=float, default=None)
+    # The path comparison (benchmarks/data_paths.py): uncached on 1 and 2 cores, cached.
+    p.add_argument("--no_paths", action="store_true", help="skip the uncached/cached comparison")
+    p.add_argument("--cache_dir", default=None, help="seqio caches of the mixture (built if absent)")
+    p.add_argument("--mfu", type=float, default=0.4, help="MFU of the TPU/GPU consumers")
+    p.add_argument("--path_repeats", type=int, default=3)
     args = p.parse_args(argv)
     if args.tiny:
         args.inputs, args.targets, args.batch, args.size = 64, 16, 2, "tiny"
@@ -134,6 +139,15 @@ def main(argv=None) -> dict:
     )
     print(f"  ratio pipeline/train step: {result['ratio']} (target >= 10); packing density "
           f"{result['packing_density']:.2f}")
+    if args.tiny or args.no_paths:
+        result.update(cached_over_uncached=None, uncached_2_over_1_cores=None)
+    else:
+        from benchmarks import data_paths
+
+        print("[data] paths side by side, each in a child process pinned to its cores:", flush=True)
+        result.update(data_paths.compare(args, train_tps))
+        print(f"  cached/uncached {result['cached_over_uncached']} (target >= 10), uncached "
+              f"2/1 cores {result['uncached_2_over_1_cores']} (target >= 1.7)")
     common.emit(result, args.json_out)
     return result
 

@@ -8,8 +8,15 @@ Names (see DESIGN.md):
                               `template_id`, `references` (every acceptable answer) and
                               the raw `targets_pretokenized`.
 
-The pipeline of each task: source -> render (Python, `tf.py_function`) -> tokenize ->
-[cache] -> count over-length examples -> trim and append EOS. Registration reads no data.
+The pipeline of each task: source -> render (Python, `tf.py_function`, or worker processes:
+`flanjax.data.parallel`) -> tokenize -> [cache] -> count over-length examples -> trim and
+append EOS. Registration reads no data.
+
+Rendering is a pure function of (render seed, task, example content): the render seed is
+fixed when tasks are registered (env FLANJAX_RENDER_SEED, default 0), not drawn per
+position from seqio's map seeds, so seqio's offline cache (`python -m flanjax.data.cache`)
+holds exactly what the uncached task yields, in whatever order or sharding it is read.
+The training seed still shuffles and mixes.
 """
 
 from __future__ import annotations
@@ -108,8 +115,14 @@ def count_overflow(
         # +1 for the EOS that append_eos_after_trim adds.
         over_in = tf.size(ex["inputs"]) + 1 > sequence_length["inputs"]
         over_tg = tf.size(ex["targets"]) + 1 > sequence_length["targets"]
-        done = tf.py_function(
-            functools.partial(_bump_overflow, task_name), [over_in, over_tg], tf.bool
+        # Python only for the (rare) over-length example: a per-example py_function would
+        # hold the GIL for every example and cap the cached pipeline.
+        done = tf.cond(
+            over_in | over_tg,
+            lambda: tf.py_function(
+                functools.partial(_bump_overflow, task_name), [over_in, over_tg], tf.bool
+            ),
+            lambda: tf.constant(True),
         )
         ex = dict(ex)
         with tf.control_dependencies([done]):
@@ -123,15 +136,22 @@ def count_overflow(
 # The render preprocessor.
 
 
-def _seed_to_int(seed) -> int:
-    vals = seed.numpy().tolist() if hasattr(seed, "numpy") else list(seed)
-    return int(vals[0]) * 2_147_483_647 + int(vals[1])
+RENDER_SEED_ENV = "FLANJAX_RENDER_SEED"
+
+
+def render_seed() -> int:
+    """The seed that templates and exemplars are drawn with (read at registration)."""
+    value = os.environ.get(RENDER_SEED_ENV, "0")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{RENDER_SEED_ENV}={value!r} is not an integer; set it to e.g. 0.") from None
 
 
 def make_render_preprocessor(
-    renderer: render_lib.Renderer, *, uses_length: bool
+    renderer: render_lib.Renderer, *, uses_length: bool, seed: int = 0
 ) -> Callable[..., tf.data.Dataset]:
-    """A seqio preprocessor that renders raw examples with `renderer`.
+    """A seqio preprocessor that renders raw examples with `renderer` and render `seed`.
 
     Few-shot tasks take `sequence_length` so exemplars are trimmed to fit the inputs.
     """
@@ -141,13 +161,19 @@ def make_render_preprocessor(
             # Read the exemplars now, outside the tf.data runtime (errors surface here).
             renderer.pool()
             renderer.fixed_shots()
+        from flanjax.data import parallel  # pylint: disable=g-import-not-at-top
+
+        if parallel.render_processes() > 1:
+            return parallel.render_in_processes(
+                dataset, renderer.task_name, seed=seed, max_len=max_len
+            )
         spec = dataset.element_spec
 
-        def py_render(seed, *flat):
+        def py_render(*flat):
             raw = tf.nest.pack_sequence_as(spec, [t.numpy() for t in flat])
             out = renderer(
                 sources.decode_example(raw),
-                seed=_seed_to_int(seed),
+                seed=seed,
                 max_input_length=max_len if max_len > 0 else None,
             )
             if out is None:
@@ -161,11 +187,11 @@ def make_render_preprocessor(
                 tf.constant([str(r) for r in out["references"]], tf.string),
             )
 
-        @seqio.map_over_dataset(num_seeds=1)
-        def render_one(ex, seed):
+        @seqio.map_over_dataset
+        def render_one(ex):
             keep, inputs, targets, options, tid, refs = tf.py_function(
                 py_render,
-                [seed] + tf.nest.flatten(ex),
+                tf.nest.flatten(ex),
                 [tf.bool, tf.string, tf.string, tf.string, tf.string, tf.string],
             )
             keep.set_shape([])
@@ -282,8 +308,10 @@ def _register(
         length_fn=_token_length_fn(vocabulary),
     )
     few_shot = spec.kind == "fs"
+    _RENDERERS[name] = renderer
+    _RENDER_SEEDS[name] = render_seed()
     preprocessors = [
-        make_render_preprocessor(renderer, uses_length=few_shot),
+        make_render_preprocessor(renderer, uses_length=few_shot, seed=_RENDER_SEEDS[name]),
         seqio.preprocessors.tokenize,
     ]
     if not few_shot:  # Few-shot rendering depends on the feature length: not cacheable.
@@ -335,6 +363,22 @@ def eval_task_names(entry: CatalogEntry, fmt: str = "zs") -> list[str]:
 
 # Every registered task's catalog entry: lets mixtures find a task's cluster by name.
 _TASK_ENTRIES: dict[str, CatalogEntry] = {}
+# Every registered task's renderer: render worker processes and cache fingerprints use it.
+_RENDERERS: dict[str, render_lib.Renderer] = {}
+_RENDER_SEEDS: dict[str, int] = {}
+
+
+def renderer_of_task(name: str) -> render_lib.Renderer:
+    """The renderer of a flanjax task (its entry, format, template and task name)."""
+    if name not in _RENDERERS:
+        raise KeyError(f"{name!r} is not a task registered from the flanjax catalog.")
+    return _RENDERERS[name]
+
+
+def render_seed_of_task(name: str) -> int:
+    """The render seed a flanjax task was registered with."""
+    renderer_of_task(name)
+    return _RENDER_SEEDS[name]
 _REGISTERED_ENTRIES: set[str] = set()
 
 

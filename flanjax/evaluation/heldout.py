@@ -162,12 +162,18 @@ def resolve_tasks(
 
 
 def load_examples(
-    task: EvalTask, *, max_examples: Optional[int], lengths: Mapping[str, int]
+    task: EvalTask, *, max_examples: Optional[int], lengths: Mapping[str, int],
+    use_cached: bool = False,
 ) -> list[dict[str, Any]]:
     """The first `max_examples` examples of a task's eval split, as numpy dicts."""
     seqio = registry()
+    if use_cached:  # a missing or stale cache fails here, naming the task
+        from flanjax.data import cache  # pylint: disable=g-import-not-at-top
+
+        cache.check_cached(task.name, task.entry.eval_split, use_cached)
     ds = seqio.get_mixture_or_task(task.name).get_dataset(
-        sequence_length=dict(lengths), split=task.entry.eval_split, shuffle=False, num_epochs=1
+        sequence_length=dict(lengths), split=task.entry.eval_split, shuffle=False, num_epochs=1,
+        use_cached=use_cached,
     )
     if max_examples:
         ds = ds.take(max_examples)
@@ -230,6 +236,7 @@ class EvalSettings:
     decode_method: str = "greedy"
     num_beams: int = 4
     num_samples: int = 3  # predictions kept per task in results.json
+    use_cached: bool = False  # read seqio's offline caches (USE_CACHED_TASKS)
 
 
 def text(value: Any) -> str:
@@ -255,7 +262,8 @@ def evaluate_task(
     check_vocabulary(config, vocabulary, task.name)
     lengths = dict(settings.lengths)
     trimmed_before = render_lib.trimmed_counts().get(task.name, 0)
-    examples = load_examples(task, max_examples=settings.max_examples, lengths=lengths)
+    examples = load_examples(task, max_examples=settings.max_examples, lengths=lengths,
+                             use_cached=settings.use_cached)
     dropped = render_lib.trimmed_counts().get(task.name, 0) - trimmed_before
     if dropped:
         logging.warning(

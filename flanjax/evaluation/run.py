@@ -31,6 +31,7 @@ def evaluate(
     run_name: Optional[str] = None,
     mesh_shape: Optional[Sequence[int]] = (-1, 1),
     logical_rules: Any = "data_parallel",
+    use_cached: bool = False,
 ) -> dict[str, Any]:
     """Evaluates one checkpoint and writes the report; returns the results.
 
@@ -59,7 +60,7 @@ def evaluate(
     settings = heldout.EvalSettings(
         mode=mode, max_examples=max_examples, lengths=tuple(dict(task_feature_lengths).items()),
         batch_size=batch_size, length_normalize=length_normalize, decode_method=decode_method,
-        num_beams=num_beams,
+        num_beams=num_beams, use_cached=use_cached,
     )
     results = evaluate_params(config, params, tasks, settings, mesh=mesh)
     if jax.process_index() != 0:

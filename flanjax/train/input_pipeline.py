@@ -75,6 +75,11 @@ def make_dataset(
         ensure_prepared()
     if shard_info is None:
         shard_info = seqio.ShardInfo(jax.process_index(), jax.process_count())
+    # Which tasks read seqio's offline cache (USE_CACHED_TASKS): checked against each
+    # task's fingerprint, and said in the first log line; a missing or stale cache fails.
+    from flanjax.data import cache
+
+    cache.check_cached(mixture_or_task_name, split, use_cached)
     ds = seqio.get_dataset(
         mixture_or_task_name,
         task_feature_lengths=dict(task_feature_lengths),

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flanjax.data import cache as cache_lib
 from flanjax.model import T5Config, flops_per_token
 from flanjax import checkpoints as ckpt_lib
 from flanjax.train import input_pipeline
@@ -192,6 +193,7 @@ def train(
         f"lengths {dict(task_feature_lengths)}, mesh {dict(zip(mesh.axis_names, mesh.devices.shape))}, "
         f"rules {logical_rules if isinstance(logical_rules, str) else 'custom'}, "
         f"{jax.process_count()} process(es), {origin}"
+        + (f"; {plan.log_line()}" if ds is not None and (plan := cache_lib.last_plan(mixture_or_task_name, "train")) else "")
     )
 
     watcher = ckpt_lib.PreemptionWatcher()
