@@ -3,7 +3,6 @@
 import pytest
 
 from flanjax.data import formats
-from flanjax.data.formats import CotExemplar
 from flanjax.data.templates import Rendered
 
 E1 = Rendered("Q1", "A1")
@@ -103,22 +102,6 @@ def test_zero_shot_cot():
     out = formats.zero_shot_cot(Rendered("What is 2+2?", "4"), "gsm8k:0")
     assert out == {"inputs": "What is 2+2?\nLet's think step by step.", "targets": "4",
                    "answer_options": [], "template_id": "gsm8k:0"}
-
-
-def test_few_shot_cot():
-    shots = [CotExemplar(Rendered("What is 1+1?", "2"), "One plus one is two.")]
-    query = Rendered("What is 2+2?", "4")
-    out = formats.few_shot_cot(query, shots, template_id="gsm8k:fs")
-    assert out["inputs"] == (
-        "Q: What is 1+1?\nA: One plus one is two. So the answer is 2.\n\nQ: What is 2+2?\nA:"
-    )
-    assert (out["targets"], out["num_exemplars"]) == ("4", 1)
-    train = formats.few_shot_cot(
-        query, shots, template_id="g", query_rationale="Two and two make four"
-    )
-    assert train["targets"] == "Two and two make four. So the answer is 4."
-    short = formats.few_shot_cot(query, shots, template_id="g", max_input_length=20)
-    assert (short["inputs"], short["num_exemplars"]) == ("What is 2+2?", 0)
 
 
 def test_invert():

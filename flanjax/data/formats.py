@@ -156,51 +156,6 @@ def zero_shot_cot(
     return _record(rendered, template_id, f"{rendered.inputs}\n{trigger}", rendered.targets)
 
 
-@dataclasses.dataclass(frozen=True)
-class CotExemplar:
-    """A rendered example (its target is the answer) with the reasoning that leads there."""
-
-    rendered: Rendered
-    rationale: str
-
-
-def few_shot_cot(
-    query: Rendered,
-    exemplars: Sequence[CotExemplar],
-    *,
-    template_id: str,
-    query_rationale: Optional[str] = None,
-    max_input_length: Optional[int] = None,
-    length_fn: Callable[[str], int] = len,
-    separator: str = "\n\n",
-    x_y_delimiter: str = "\n",
-    inputs_prefix: str = "Q: ",
-    targets_prefix: str = "A: ",
-) -> dict[str, Any]:
-    """Few-shot with exemplar targets `cot_target(rationale, answer)`.
-
-    The query's target is `cot_target(query_rationale, answer)` when a rationale is given
-    (training) and the bare answer otherwise (evaluation, after `extract_cot_answer`).
-    """
-    shots = [
-        dataclasses.replace(ex.rendered, targets=cot_target(ex.rationale, ex.rendered.targets))
-        for ex in exemplars
-    ]
-    if query_rationale is not None:
-        query = dataclasses.replace(query, targets=cot_target(query_rationale, query.targets))
-    return few_shot(
-        query,
-        shots,
-        template_id=template_id,
-        max_input_length=max_input_length,
-        length_fn=length_fn,
-        separator=separator,
-        x_y_delimiter=x_y_delimiter,
-        inputs_prefix=inputs_prefix,
-        targets_prefix=targets_prefix,
-    )
-
-
 # --- input inversion ---------------------------------------------------------------------
 
 

@@ -259,6 +259,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Cannot serialise {type(value).__name__} to JSON.")
 
 
+def as_text(value: Any) -> str:
+    """A tf.data string feature (bytes) or any value as text: the one bytes-to-str helper."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def to_python(value: Any) -> Any:
     """Decodes a numpy/TFDS value: bytes -> str, arrays -> lists, numpy scalars -> Python."""
     if isinstance(value, Mapping):

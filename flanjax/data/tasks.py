@@ -228,8 +228,6 @@ def make_render_preprocessor(
     return render_zs
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def seqio_postprocess(
@@ -246,8 +244,8 @@ def seqio_postprocess(
         return formats.extract_cot_answer(text) if chain_of_thought else text.strip()
 
     if is_target and example is not None and len(example.get("references", ())):
-        return [answer(_text(r)) for r in example["references"]]
-    return answer(_text(output))
+        return [answer(sources.as_text(r)) for r in example["references"]]
+    return answer(sources.as_text(output))
 
 
 def _token_length_fn(vocabulary: seqio.Vocabulary) -> Callable[[str], int]:

@@ -28,6 +28,7 @@ from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog.entry import CatalogEntry
 from flanjax.data.vocab import padded_vocab_size
 from flanjax.data import metrics
+from flanjax.data import sources
 from flanjax.evaluation import generation, ranking
 from flanjax.model import T5Config
 
@@ -239,16 +240,14 @@ class EvalSettings:
     use_cached: bool = False  # read seqio's offline caches (USE_CACHED_TASKS)
 
 
-def text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _references(example: Mapping[str, Any], cot: bool) -> Union[str, list[str]]:
     """The gold answer(s): a `references` feature (several answers) if the task has one."""
-    refs = [text(r) for r in example.get("references", ())]
+    refs = [sources.as_text(r) for r in example.get("references", ())]
     if refs:
         return [generation.postprocess(r, chain_of_thought=cot) for r in refs]
-    return generation.postprocess(text(example["targets_pretokenized"]), chain_of_thought=cot)
+    return generation.postprocess(sources.as_text(example["targets_pretokenized"]), chain_of_thought=cot)
 
 
 def evaluate_task(
@@ -304,7 +303,7 @@ def evaluate_task(
     if metric == "rouge":  # SNI's table reports exact match beside ROUGE-L
         values.update(metrics.exact_match(targets, answers))
     samples = [
-        {"inputs": text(ex["inputs_pretokenized"]), "target": text(ex["targets_pretokenized"]),
+        {"inputs": sources.as_text(ex["inputs_pretokenized"]), "target": sources.as_text(ex["targets_pretokenized"]),
          "prediction": p}
         for ex, p in list(zip(examples, predictions))[: settings.num_samples]
     ]

@@ -59,6 +59,7 @@ def infer(
     import numpy as np  # pylint: disable=g-import-not-at-top
 
     from flanjax import checkpoints
+    from flanjax.data import sources  # pylint: disable=g-import-not-at-top
     from flanjax.evaluation import batching, generation, heldout  # pylint: disable=g-import-not-at-top
 
     lengths = dict(task_feature_lengths)
@@ -100,9 +101,9 @@ def infer(
     os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
     with open(output_file, "w") as f:
         for ex, pred in zip(examples, predictions):
-            row = {"inputs": heldout.text(ex["inputs_pretokenized"]), "prediction": pred}
+            row = {"inputs": sources.as_text(ex["inputs_pretokenized"]), "prediction": pred}
             if task_name:
-                row.update(task=task_name, targets=heldout.text(ex["targets_pretokenized"]))
+                row.update(task=task_name, targets=sources.as_text(ex["targets_pretokenized"]))
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"[infer] {len(predictions)} predictions -> {output_file}")
     return output_file

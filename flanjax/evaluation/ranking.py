@@ -18,6 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from flanjax.data import sources
 from flanjax.evaluation import batching
 from flanjax.model import T5Config, score_options
 
@@ -35,12 +36,10 @@ class RankResult:
     mean_scores: list[list[float]]  # [example][option] per-token mean log-likelihood
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def options_of(example: Mapping[str, Any]) -> list[str]:
-    return [_text(o) for o in example.get("answer_options", ())]
+    return [sources.as_text(o) for o in example.get("answer_options", ())]
 
 
 def tokenize_option(vocabulary: Any, option: str, max_length: Optional[int] = None) -> list[int]:
@@ -55,7 +54,7 @@ def check_has_options(examples: Sequence[Mapping[str, Any]], task_name: str) -> 
     """Raises `NoAnswerOptionsError` naming the task if any example has no options."""
     for i, example in enumerate(examples):
         if not options_of(example):
-            tid = _text(example.get("template_id", "?"))
+            tid = sources.as_text(example.get("template_id", "?"))
             raise NoAnswerOptionsError(
                 f"Task {task_name!r} (template {tid!r}, example {i}) has no answer options, so "
                 "it cannot be evaluated by rank classification: its target is not one of a "

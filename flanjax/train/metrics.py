@@ -35,8 +35,6 @@ PEAK_FLOPS: dict[str, float] = {
     "h200": 989e12,
     "a100": 312e12,
 }
-# Names accepted by `python -m flanjax.plan --device`.
-DEVICE_ALIASES = {"tpu-v4": "tpu v4", "tpu-v5e": "tpu v5e", "tpu-v5p": "tpu v5p", "h100": "h100", "a100": "a100"}
 
 _CPU_PEAK: float | None = None
 
