@@ -19,7 +19,6 @@ Flan 2022's CoT target patterns); zero-shot CoT appends Kojima et al. (2022)'s t
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from typing import Any, Callable, Optional, Sequence, TypeVar
