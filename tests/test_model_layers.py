@@ -125,6 +125,10 @@ def test_gin_files_parse_and_bind_the_config():
     expected = {f"t5_1_1/{s}.gin" for s in ("tiny", "small", "base", "large", "xl", "xxl")}
     expected |= {f"flan_t5/{s}.gin" for s in ("small", "base", "large", "xl", "xxl")}
     assert expected <= names
+    from flanjax.cli import gin_setup
+
+    gin_setup.register_configurables("model")  # gin is bound in the commands, not the model
+    make_config = gin.get_configurable("make_config")
     try:
         for path in files:
             gin.clear_config()
