@@ -1,4 +1,4 @@
-"""Tests for `flanjax.data.catalog.flan2021_b` (FLAN 2021, Figure 3, part B).
+"""Tests for `flanjax.data.catalog.flan2021`'s last six clusters (FLAN 2021, Figure 3).
 
 Every entry is read through seqio's real path (`TfdsSource.to_seqio().get_dataset`) on
 `tfds.testing.mock_data`, decoded, preprocessed and rendered with every template. Mock
@@ -12,11 +12,12 @@ import pytest
 import tensorflow_datasets as tfds
 
 from flanjax.data import sources
-from flanjax.data.catalog import flan2021_b
-from flanjax.data.catalog.flan2021_b_patterns import PATTERNS, TURNED_AROUND
+from flanjax.data.catalog import flan2021
 
-ENTRIES = flan2021_b.ENTRIES
+ENTRIES = [e for e in flan2021.ENTRIES if e.cluster in flan2021.CLUSTERS[6:]]
 BY_NAME = {e.name: e for e in ENTRIES}
+PATTERNS = {k: v for k, v in flan2021.PATTERNS.items() if k in BY_NAME}
+TURNED_AROUND = {k: v for k, v in flan2021.TURNED_AROUND.items() if k in BY_NAME}
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 # Random mock strings carry no punctuation, which FLAN's fix_punct filter (and ours) skips.
 _SKIPS_ALL_MOCK_ROWS = {"fix_punct"}

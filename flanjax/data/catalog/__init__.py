@@ -17,8 +17,7 @@ from flanjax.data.catalog.registry import (  # noqa: F401
 )
 
 # pylint: disable=g-bad-import-order,wrong-import-position
-from flanjax.data.catalog import flan2021_a  # noqa: E402,F401
-from flanjax.data.catalog import flan2021_b  # noqa: E402,F401
+from flanjax.data.catalog import flan2021  # noqa: E402,F401
 from flanjax.data.catalog import t0  # noqa: E402,F401
 from flanjax.data.catalog import cot  # noqa: E402,F401
 from flanjax.data.catalog import dialog  # noqa: E402,F401

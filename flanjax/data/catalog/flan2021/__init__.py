@@ -1,0 +1,87 @@
+"""FLAN 2021 (Wei et al. 2021, "Finetuned Language Models Are Zero-Shot Learners"), Figure 3:
+62 datasets in 12 task clusters, on their TensorFlow Datasets names.
+
+One module per cluster, each holding its preprocessors, its catalog entries and flanjax's
+own instruction patterns; `common` holds what they share. The entries are at FLAN's code
+granularity (`flan/tasks.py`: ANLI R1-R3 and MNLI matched / mismatched are separate tasks,
+counted as one paper dataset each through `paper_dataset`).
+
+The own patterns are pure data shaped like FLAN's `flan/templates.py`:
+`{pattern_key: [(input, target), ...]}`, ten templates per dataset, written for flanjax
+(FLAN's own wording is not reused). Conventions taken from FLAN:
+- `{options_}` (the example's answer options as "OPTIONS:\\n- a\\n- b") closes the input of
+  every template of a task with answer options; the target is then `{answer}`.
+- Up to three templates per dataset are "turned around" (Section 2.2): they ask for the
+  input from the output. Their indices are in each module's `TURNED_AROUND`.
+- Datasets that FLAN gives one template list share it here too: `anli` (R1-R3), `mnli`
+  (matched / mismatched), `arc` (Challenge / Easy) and the translation pairs.
+Field names follow FLAN's `flan/tasks.py` preprocessors.
+
+Splits: canonical "train" is the full TFDS training split, cut to `MAX_TRAIN_EXAMPLES`;
+"validation" is the official split FLAN reported results on; builders with only a train
+split are cut into disjoint train / validation / test slices, at FLAN's offsets where FLAN
+had them. Examples without a gold label are skipped.
+
+Importing this package registers the entries in the order of `CLUSTERS` (the modules are
+imported below in that order); it reads no data.
+"""
+
+from flanjax.data.catalog.flan2021.common import COLLECTION, ENTRIES, MAX_TRAIN_EXAMPLES  # noqa: F401
+
+# The 12 clusters of Figure 3, in the paper's order.
+CLUSTERS = (
+    "nli",
+    "commonsense",
+    "sentiment",
+    "paraphrase",
+    "closed_book_qa",
+    "struct_to_text",
+    "translation",
+    "reading_comprehension",
+    "reading_comprehension_with_commonsense",
+    "coreference",
+    "misc",
+    "summarization",
+)
+
+# Clusters dropped together with a held-out one, so that the held-out task type stays
+# unseen (FLAN §2.3: a held-out cluster is evaluated after instruction tuning on the other
+# clusters; datasets that exercise the same skill under another cluster name would leak it).
+# This table is flanjax's reading of that rule: paraphrase detection is close to entailment;
+# reading comprehension with commonsense shares data styles with both commonsense and
+# reading comprehension; closed-book QA answers questions that reading comprehension sets
+# pose with context. Edit it here to change every `*_minus_{cluster}` mixture at once.
+OVERLAPPING_CLUSTERS = {
+    "nli": ("paraphrase",),
+    "paraphrase": ("nli",),
+    "commonsense": ("reading_comprehension_with_commonsense",),
+    "reading_comprehension_with_commonsense": ("commonsense", "reading_comprehension"),
+    "reading_comprehension": ("reading_comprehension_with_commonsense",),
+    "closed_book_qa": ("reading_comprehension",),
+}
+
+# pylint: disable=g-bad-import-order,wrong-import-position
+# Registration order = CLUSTERS.
+from flanjax.data.catalog.flan2021 import (
+    closed_book_qa,  # noqa: E402
+    commonsense,  # noqa: E402
+    coreference,  # noqa: E402
+    misc,  # noqa: E402
+    nli,  # noqa: E402
+    paraphrase,  # noqa: E402
+    reading_comprehension,  # noqa: E402
+    reading_comprehension_with_commonsense,  # noqa: E402
+    sentiment,  # noqa: E402
+    struct_to_text,  # noqa: E402
+    summarization,  # noqa: E402
+    translation,  # noqa: E402
+)
+
+MODULES = (
+    nli, commonsense, sentiment, paraphrase, closed_book_qa, struct_to_text, translation,
+    reading_comprehension, reading_comprehension_with_commonsense, coreference, misc,
+    summarization,
+)
+# Every own pattern list and its turned-around indices, by pattern key.
+PATTERNS = {k: v for m in MODULES for k, v in m.PATTERNS.items()}
+TURNED_AROUND = {k: v for m in MODULES for k, v in m.TURNED_AROUND.items()}
