@@ -26,6 +26,8 @@ Importing this package registers the entries in the order of `CLUSTERS` (the mod
 imported below in that order); it reads no data.
 """
 
+import importlib
+
 from flanjax.data.catalog.flan2021.common import COLLECTION, ENTRIES, MAX_TRAIN_EXAMPLES  # noqa: F401
 
 # The 12 clusters of Figure 3, in the paper's order.
@@ -60,28 +62,9 @@ OVERLAPPING_CLUSTERS = {
     "closed_book_qa": ("reading_comprehension",),
 }
 
-# pylint: disable=g-bad-import-order,wrong-import-position
-# Registration order = CLUSTERS.
-from flanjax.data.catalog.flan2021 import (
-    closed_book_qa,  # noqa: E402
-    commonsense,  # noqa: E402
-    coreference,  # noqa: E402
-    misc,  # noqa: E402
-    nli,  # noqa: E402
-    paraphrase,  # noqa: E402
-    reading_comprehension,  # noqa: E402
-    reading_comprehension_with_commonsense,  # noqa: E402
-    sentiment,  # noqa: E402
-    struct_to_text,  # noqa: E402
-    summarization,  # noqa: E402
-    translation,  # noqa: E402
-)
-
-MODULES = (
-    nli, commonsense, sentiment, paraphrase, closed_book_qa, struct_to_text, translation,
-    reading_comprehension, reading_comprehension_with_commonsense, coreference, misc,
-    summarization,
-)
+# Registration order = CLUSTERS: each cluster's module registers its entries on import
+# (imported by name here so that no import sorter can change the order).
+MODULES = tuple(importlib.import_module(f"{__name__}.{cluster}") for cluster in CLUSTERS)
 # Every own pattern list and its turned-around indices, by pattern key.
 PATTERNS = {k: v for m in MODULES for k, v in m.PATTERNS.items()}
 TURNED_AROUND = {k: v for m in MODULES for k, v in m.TURNED_AROUND.items()}
