@@ -51,16 +51,33 @@ def test_flan2021_rates_cap_at_3000(monkeypatch):
     assert rates["cb_zs"] == pytest.approx(250 / total)
 
 
-def test_t0_rate_counts_big_datasets_as_500k(monkeypatch):
+def test_t0_rates_follow_t_zero_caps_without_counting(monkeypatch):
+    # t-zero gives each (dataset, prompt) task `train_size` from datasets.csv, or
+    # 500_000 // num_prompts above 500k; flanjax's one task per dataset sums its prompts.
+    def no_counting(*_, **__):
+        raise AssertionError("T0 rates must come from the fact table, not the data")
+
+    monkeypatch.setattr(mixtures, "num_train_examples", no_counting)
     mix = seqio.get_mixture_or_task("t0")
-    by_name = {t.name: t for t in mix.tasks}
-    entry = catalog.get_entry("t0_amazon_polarity")
-    t = len(entry.templates)
-    _fake_counts(monkeypatch, {"t0_amazon_polarity_zs": 3_600_000, "t0_commonsense_qa_zs": 9741})
-    assert mix.get_rate(by_name["t0_amazon_polarity_zs"]) == 500_000
-    n_templates = len(catalog.get_entry("t0_commonsense_qa").templates)
-    assert mix.get_rate(by_name["t0_commonsense_qa_zs"]) == min(9741 * n_templates, 500_000)
-    del t
+    rate = {t.name: mix.get_rate(t) for t in mix.tasks}
+    k = {n: len(catalog.get_entry(n).templates) for n in ("t0_amazon_polarity", "t0_glue_qqp",
+                                                         "t0_commonsense_qa")}
+    assert rate["t0_amazon_polarity_zs"] == k["t0_amazon_polarity"] * (500_000 // k["t0_amazon_polarity"])
+    assert rate["t0_glue_qqp_zs"] == k["t0_glue_qqp"] * 363_846  # under 500k: not capped
+    assert rate["t0_commonsense_qa_zs"] == k["t0_commonsense_qa"] * 9_741
+    # own templates: 3 each (hand-computed 3 * 166_666 = 499_998)
+    assert rate["t0_amazon_polarity_zs"] == 499_998
+
+
+def test_t0_plus_and_plus_plus_add_t_zero_stages():
+    t0 = {t.name for t in seqio.get_mixture_or_task("t0").tasks}
+    plus = {t.name for t in seqio.get_mixture_or_task("t0_plus").tasks}
+    plus_plus = {t.name for t in seqio.get_mixture_or_task("t0_plus_plus").tasks}
+    # datasets.csv: hellaswag is GPT_EVAL; wsc.fixed, copa and wic are SGLUE.
+    assert plus - t0 == {"t0_hellaswag_zs"}
+    assert plus_plus - plus == {"t0_super_glue_wsc_fixed_zs", "t0_super_glue_copa_zs",
+                                "t0_super_glue_wic_zs"}
+    assert "t0_super_glue_rte_zs" not in plus_plus  # evaluation only (do_train empty)
 
 
 def test_flan2022_submixture_weights(monkeypatch):

@@ -27,6 +27,8 @@ def test_write_report(tmp_path):
     with open(files["json"]) as f:
         data = json.load(f)
     assert data["note"] == "x"
+    # The prompts used are recorded (flanjax's own here: no source file, so no hashes).
+    assert data["prompt_sources"]["flan2021"] == {"prompts": "flanjax", "files": {}}
     assert data["runs"]["tuned"]["clusters"]["nli"]["mean"] == 50.0
     assert data["runs"]["init"]["datasets"]["demo_reviews"]["median"] == 80.0
     md = open(files["md"]).read()

@@ -2,7 +2,9 @@
 
 Mixtures (the papers' numbers are cited where they are defined below):
   flan2021   FLAN 2021 zero-shot templates, examples-proportional, rate maximum 3,000
-  t0         T0's training clusters, examples-proportional with T0's 500k cap
+  t0         T0's training datasets (t-zero `datasets.csv` stage BASE), t-zero's rates
+  t0_plus    T0+: adds the GPT-3 evaluation datasets flanjax has (stage GPT_EVAL)
+  t0_plus_plus  T0++: adds the SuperGLUE datasets flanjax has (stage SGLUE)
   niv2       Super-NaturalInstructions (zs + fs), from FLANJAX_SNI_DIR
   cot        Flan 2022 chain-of-thought (zs + fs)
   dialog     Flan 2022 dialog (zs + fs, input inversion at 0.3)
@@ -27,18 +29,19 @@ from flanjax.data import sni
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog import flan2021 as flan2021_catalog
 from flanjax.data.catalog import t0 as t0_catalog
+from flanjax.data.catalog import t0_facts
 from flanjax.data.catalog.entry import CatalogEntry
 
 # FLAN 2021 (Wei et al. 2021, Section 2.3 and `flan/mixtures.py`): examples-proportional
 # mixing with a mixing-rate maximum of 3,000 (and at most 30k train examples a dataset,
 # applied as a split slice in `flanjax.data.tasks`).
 FLAN2021_RATE_MAXIMUM = 3_000
-# T0 (Sanh et al. 2021, Section 5 "Training"; promptsource's `MAX_EXAMPLES_PER_DATASET`):
-# examples-proportional mixing; a dataset with over 500,000 examples counts as 500,000 /
-# num_templates examples. Our T0 training task samples one of the dataset's T templates per
-# example, standing for T0's T prompted tasks, so its rate is T * min(n, 500k / T) =
-# min(n * T, 500k).
-T0_MAX_EXAMPLES = 500_000
+# T0 (Sanh et al. 2021, Section 5 "Training"; t-zero `t0/seqio_tasks/tasks.py`): each
+# (dataset, prompt) task has the rate `train_size` of t-zero's `datasets.csv`, or
+# 500,000 // num_prompts above 500,000 (`t0_facts.prompt_cap`). Our T0 training task draws
+# one of the dataset's K prompts per example, standing for t-zero's K prompted tasks, so its
+# rate is their sum, K * cap: a constant from the fact table, nothing is counted.
+T0_MAX_EXAMPLES = t0_facts.MAX_EXAMPLES_PER_DATASET
 # Flan 2022 (Longpre et al. 2023; `flan/v2/mixtures.py`): per-task example caps of each
 # submixture, and the submixture weights of `flan2022_submix` (`flan/v2/run_example.py`).
 FLAN2022_CAPS = {"flan2021": 30_000, "t0": 20_000, "niv2": 5_000, "cot": 100_000, "dialog": 200_000}
@@ -80,8 +83,11 @@ def capped_rate(task: seqio.Task, *, maximum: float, scale: float = 1.0) -> floa
     return scale * min(float(num_train_examples(task)), float(maximum))
 
 
-def t0_rate(task: seqio.Task, *, num_templates: int) -> float:
-    return float(min(num_train_examples(task) * num_templates, T0_MAX_EXAMPLES))
+def t0_rate(entry: CatalogEntry) -> float:
+    """The T0 mixing rate of `entry`'s training task (`t0_facts.dataset_rate`)."""
+    return t0_facts.dataset_rate(
+        entry.name, len(entry.templates), t0_catalog.NUM_SOURCE_PROMPTS[entry.name]
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -109,10 +115,14 @@ def flan2021_tasks(keep: Keep) -> TaskRates:
     return [(f"{e.name}_zs", rate) for e in _entries("flan2021", keep)]
 
 
-def t0_tasks(keep: Keep, fmt: str = "zs") -> TaskRates:
+def t0_tasks(keep: Keep, fmt: str = "zs", mixture: str = "t0") -> TaskRates:
+    """T0's training tasks: the datasets of `mixture`'s stages in t-zero's `datasets.csv`
+    (`t0_facts.MIXTURE_STAGES`: T0, T0+ adds GPT_EVAL, T0++ adds SGLUE), at t-zero's rates."""
+    stages = t0_facts.MIXTURE_STAGES[mixture]
     out = []
-    for e in _entries("t0", keep, t0_catalog.CLUSTERS_TRAIN):
-        out.append((f"{e.name}_{fmt}", functools.partial(t0_rate, num_templates=len(e.templates))))
+    for e in _entries("t0", keep):
+        if t0_facts.stage(*t0_facts.PROMPTSOURCE_DATASETS[e.name]) in stages:
+            out.append((f"{e.name}_{fmt}", t0_rate(e)))
     return out
 
 
@@ -198,6 +208,8 @@ def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) ->
 
     add("flan2021", flan2021_tasks(keep))
     add("t0", t0_tasks(keep))
+    add("t0_plus", t0_tasks(keep, mixture="t0_plus"))
+    add("t0_plus_plus", t0_tasks(keep, mixture="t0_plus_plus"))
     add("demo", demo_tasks(keep))
     niv2 = add("niv2", [(n, 1.0) for n in sni.TASK_NAMES] if keep(sni.CLUSTER) else [])
     cot = add("cot", _capped("cot", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["cot"]))

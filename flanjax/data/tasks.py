@@ -356,7 +356,7 @@ def eval_task_name(entry: CatalogEntry, fmt: str, template_index: int) -> str:
 
 
 def eval_task_names(entry: CatalogEntry, fmt: str = "zs") -> list[str]:
-    return [eval_task_name(entry, fmt, i) for i in range(len(entry.templates))]
+    return [eval_task_name(entry, fmt, i) for i in entry.eval_template_indices]
 
 
 # Every registered task's catalog entry: lets mixtures find a task's cluster by name.
@@ -419,7 +419,7 @@ def register_entry_tasks(entry: CatalogEntry) -> list[str]:
     # evaluating on training data would mislead.
     eval_formats = EVAL_FORMATS if entry.eval_split != entry.train_split else ()
     for fmt in eval_formats:
-        for i in range(len(entry.templates)):
+        for i in entry.eval_template_indices:
             name = eval_task_name(entry, fmt, i)
             _register(name, entry, TRAIN_FORMATS[fmt], template_index=i, train=False)
             names.append(name)

@@ -13,6 +13,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from flanjax.data.templates import sources as prompt_sources
+
 Results = Mapping[str, Any]
 
 
@@ -280,8 +282,9 @@ def write_report(
 ) -> dict[str, str]:
     """results.json, results.md, datasets.png and TensorBoard scalars (per run) in out_dir."""
     os.makedirs(out_dir, exist_ok=True)
-    files = {"json": write_json(os.path.join(out_dir, "results.json"),
-                                {"runs": dict(runs), **dict(extra or {})})}
+    # Which prompts the tasks used: flanjax's own, or the papers' files with their SHA-256.
+    record = {"runs": dict(runs), "prompt_sources": prompt_sources.prompt_sources()}
+    files = {"json": write_json(os.path.join(out_dir, "results.json"), {**record, **dict(extra or {})})}
     parts = [f"# {title}", "", "## Clusters (FLAN: mean over templates, then datasets)", "",
              cluster_table(runs), "", "## Datasets (T0: spread over templates)", "",
              dataset_table(runs), ""]

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from flanjax.data import cache as cache_lib
+from flanjax.data.templates import sources as prompt_sources
 from flanjax.model import T5Config, flops_per_token
 from flanjax import checkpoints as ckpt_lib
 from flanjax.train import input_pipeline
@@ -142,6 +143,8 @@ def train(
         model_dir, period=checkpoint_period, max_to_keep=keep_checkpoints, async_save=async_checkpointing
     )
     ckpt_lib.write_model_config(model_dir, model_config)
+    if jax.process_index() == 0:  # which prompts (own or the papers' files, with hashes)
+        prompt_sources.write_record(os.path.join(model_dir, "prompt_sources.json"))
     latest = checkpointer.latest_step()
     if latest is not None:
         state = checkpointer.restore(trainer.abstract_state, latest)

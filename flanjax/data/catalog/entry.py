@@ -92,6 +92,9 @@ class CatalogEntry:
         tasks tokenize with, read when they are registered ("VOCAB": T5's by default).
       max_train_examples: at most this many training examples are read, as a split slice
         (FLAN 2021's 30k); a split that is already a slice is kept as it is.
+      eval_templates: indices into `templates` of those evaluation runs (T0 evaluates the
+        prompts of t-zero's `evaluation/template_list.py`); None: every template. Training
+        samples from all of `templates`.
     """
 
     name: str
@@ -117,10 +120,19 @@ class CatalogEntry:
     cot_answers: bool = False
     vocabulary: str = "VOCAB"
     max_train_examples: Optional[int] = None
+    eval_templates: Optional[tuple[int, ...]] = None
 
     def __post_init__(self):
         if not self.templates:
             raise ValueError(f"Catalog entry {self.name!r} has no templates.")
+        if self.eval_templates is not None and (
+            not self.eval_templates
+            or any(not 0 <= i < len(self.templates) for i in self.eval_templates)
+        ):
+            raise ValueError(
+                f"Catalog entry {self.name!r}: eval_templates {self.eval_templates} must be "
+                f"indices into its {len(self.templates)} templates."
+            )
         names = [t.name for t in self.templates]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -141,6 +153,13 @@ class CatalogEntry:
     def extracts_cot_answer(self) -> bool:
         """Whether evaluation reads the answer after "the answer is" (chain-of-thought)."""
         return bool(self.rationale_field) or self.cot_answers
+
+    @property
+    def eval_template_indices(self) -> tuple[int, ...]:
+        """The templates evaluation runs, as indices into `templates`."""
+        if self.eval_templates is None:
+            return tuple(range(len(self.templates)))
+        return self.eval_templates
 
     @property
     def template_names(self) -> Sequence[str]:
@@ -199,9 +218,12 @@ def check_templates(entry: CatalogEntry, extra_fields: Mapping[str, Any] | None 
     """Fails if any template of `entry` reads a field the entry does not provide."""
     available = set(entry.fields) | set(extra_fields or ())
     for template in entry.templates:
+        origin = getattr(template, "origin", "")
         for field in sorted(template.fields()):
             if field not in available:
                 raise KeyError(
-                    f"Task {entry.name!r}, template {template.name!r} reads field {field!r}, "
-                    f"which the dataset does not provide (fields: {sorted(available)})."
+                    f"Task {entry.name!r}, template {template.name!r}"
+                    f"{f' (from {origin})' if origin else ''} reads field {field!r}, which the "
+                    f"entry's preprocess does not provide (fields: {sorted(available)}); map "
+                    "the field in the entry's preprocess."
                 )

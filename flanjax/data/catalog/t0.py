@@ -36,7 +36,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from flanjax.data import sources
 from flanjax.data.templates.promptsource import PromptsourceTemplate, load_promptsource_yaml
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
+from flanjax.data.catalog import t0_facts
 from flanjax.data.catalog.registry import register_entry
+from flanjax.data.templates import sources as prompt_sources
 from flanjax.data import locations
 
 COLLECTION = "t0"
@@ -44,8 +46,8 @@ TEMPLATES_DIR = os.path.join(os.path.dirname(__file__), "t0_templates")
 
 # T0, Section 5 ("Training"), following Raffel et al. (2020): mixing is proportional to
 # dataset size, but a dataset with over 500,000 examples counts as 500,000 / num_templates
-# examples (promptsource `seqio_tasks/tasks.py`: MAX_EXAMPLES_PER_DATASET = 500_000).
-T0_MAX_EXAMPLES = 500_000
+# examples (t-zero `seqio_tasks/tasks.py`: MAX_EXAMPLES_PER_DATASET; see `t0_facts`).
+T0_MAX_EXAMPLES = t0_facts.MAX_EXAMPLES_PER_DATASET
 
 # Figure 2: the training clusters ...
 CLUSTERS_TRAIN = (
@@ -78,6 +80,28 @@ TRAIN_TEST = {"train": "train", "test": "test"}
 def load_templates(stem: str) -> tuple[PromptsourceTemplate, ...]:
     """The templates of `t0_templates/{stem}.yaml`."""
     return tuple(load_promptsource_yaml(os.path.join(TEMPLATES_DIR, f"{stem}.yaml")))
+
+
+# Each entry's prompt count before t-zero's blacklist (t-zero divides its cap by it).
+NUM_SOURCE_PROMPTS: dict[str, int] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _source_templates(path: str) -> tuple[PromptsourceTemplate, ...]:
+    return tuple(load_promptsource_yaml(path))
+
+
+def _prompts(name: str, stem: str) -> t0_facts.Prompts:
+    """The entry's prompts: promptsource's, from PROMPTSOURCE_TEMPLATES_DIR, with t-zero's
+    training and evaluation choices (`t0_facts.select`); else flanjax's own."""
+    dataset, subset = t0_facts.PROMPTSOURCE_DATASETS[name]
+    path = prompt_sources.promptsource_file(dataset, subset)
+    if path is None:
+        prompt_sources.record(COLLECTION, prompt_sources.OWN)
+        own = load_templates(stem)
+        return t0_facts.Prompts(own, None, len(own))
+    prompt_sources.record(COLLECTION, prompt_sources.PROMPTSOURCE, path)
+    return t0_facts.select(name, _source_templates(path), path)
 
 
 # ------------------------------------------------------------------------ preprocessors
@@ -208,6 +232,8 @@ def _entry(
     train_split: str = "train",
     eval_split: str = "validation",
 ) -> CatalogEntry:
+    prompts = _prompts(name, templates or name)
+    NUM_SOURCE_PROMPTS[name] = prompts.num_source_prompts
     return CatalogEntry(
         name=name,
         collection=COLLECTION,
@@ -215,7 +241,8 @@ def _entry(
         source=source,
         preprocess=preprocess,
         fields=tuple(columns) + (RANK if rank else ()),
-        templates=load_templates(templates or name),
+        templates=prompts.templates,
+        eval_templates=prompts.eval_templates,
         metric="accuracy" if rank else metric,  # type: ignore[arg-type]
         eval_mode="rank" if rank else "generate",
         paper_dataset=paper or name[len("t0_") :],

@@ -159,6 +159,7 @@ class FlanTemplate:
     input_pattern: str
     target_pattern: str
     options_style: OptionsStyle = FLAN2021_OPTIONS
+    origin: str = ""  # the file the pattern was read from; "" for flanjax's own
 
     def fields(self) -> frozenset[str]:
         names = pattern_fields(self.input_pattern) | pattern_fields(self.target_pattern)
@@ -191,10 +192,12 @@ class FlanTemplate:
 def from_flan_patterns(
     patterns: Mapping[str, Sequence[tuple[str, str]]],
     options_style: OptionsStyle = FLAN2021_OPTIONS,
+    origin: str = "",
 ) -> dict[str, tuple[FlanTemplate, ...]]:
     """Templates from a dict shaped like FLAN's `templates.py`: `{dataset: [(inp, tgt), ...]}`.
 
-    Template names are `{dataset}:{index}` (index into the pattern list).
+    Template names are `{dataset}:{index}` (index into the pattern list); `origin` names the
+    file the patterns were read from (`flanjax.data.templates.sources`), for messages.
     """
     out = {}
     for dataset, pairs in patterns.items():
@@ -205,6 +208,8 @@ def from_flan_patterns(
                     f"FLAN pattern {i} of {dataset!r} must be (input_pattern, target_pattern); "
                     f"got {len(pair)} items."
                 )
-            templates.append(FlanTemplate(f"{dataset}:{i}", pair[0], pair[1], options_style))
+            templates.append(
+                FlanTemplate(f"{dataset}:{i}", pair[0], pair[1], options_style, origin)
+            )
         out[dataset] = tuple(templates)
     return out

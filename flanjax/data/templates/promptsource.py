@@ -41,6 +41,7 @@ import re
 from typing import Any, Mapping, Optional, Sequence
 
 import jinja2
+import jinja2.sandbox
 import yaml
 from jinja2 import meta
 
@@ -70,7 +71,10 @@ def _most_frequent(items: Sequence[Any]) -> Optional[list[Any]]:
     return [item for item, count in counts if count == counts[0][1]]
 
 
-_ENV = jinja2.Environment(loader=jinja2.BaseLoader())
+# Jinja's sandbox: templates come from files the user points at (a promptsource checkout),
+# so a template that reaches for Python internals (`x.__class__`, `str.format`, ...) fails
+# with a SecurityError instead of running.
+_ENV = jinja2.sandbox.SandboxedEnvironment(loader=jinja2.BaseLoader())
 _ENV.globals.update(zip=zip, choice=_choice)
 _ENV.filters["choice"] = _choice
 _ENV.filters["most_frequent"] = _most_frequent
@@ -125,13 +129,23 @@ class PromptsourceTemplate:
     id: str = ""
     reference: str = ""
     truncate_chars: Optional[int] = TEXT_VAR_LENGTH
+    origin: str = ""  # the templates.yaml it was read from
+
+    def describe(self) -> str:
+        """'name' (from FILE): how messages name the template."""
+        return f"{self.name!r}" + (f" (from {self.origin})" if self.origin else "")
 
     def fields(self) -> frozenset[str]:
         """Example fields the template (and its answer choices) read."""
         names: set[str] = set()
         for source in (self.jinja, self.answer_choices):
             if source:
-                names |= meta.find_undeclared_variables(_ENV.parse(source))
+                try:
+                    names |= meta.find_undeclared_variables(_ENV.parse(source))
+                except jinja2.TemplateSyntaxError as e:
+                    raise ValueError(
+                        f"promptsource template {self.describe()} is not valid Jinja: {e}"
+                    ) from e
         return frozenset(names - {"answer_choices"} - set(_ENV.globals))
 
     @property
@@ -142,7 +156,12 @@ class PromptsourceTemplate:
         """The rendered answer options of `example`, or None for an open-ended template."""
         if self.answer_choices is None:
             return None
-        text = _compile(self.answer_choices).render(**self._context(_protect(example), example))
+        try:
+            text = _compile(self.answer_choices).render(**self._context(_protect(example), example))
+        except jinja2.TemplateError as e:
+            raise ValueError(
+                f"promptsource template {self.describe()}: answer_choices failed to render: {e}"
+            ) from e
         return [_unprotect(choice.strip()) for choice in text.split(SEPARATOR)]
 
     def render(self, example: Mapping[str, Any]) -> Optional[Rendered]:
@@ -159,7 +178,7 @@ class PromptsourceTemplate:
             context = self._context(protected, example)
             text = template.render(answer_choices=protected_choices, **context)
         except jinja2.TemplateError as e:
-            raise ValueError(f"promptsource template {self.name!r} failed to render: {e}") from e
+            raise ValueError(f"promptsource template {self.describe()} failed to render: {e}") from e
         parts = [_unprotect(part).strip() for part in text.split(SEPARATOR)]
         if len(parts) != 2 or not parts[0] or not parts[1]:
             return None
@@ -243,6 +262,7 @@ def load_promptsource_yaml(path: str | os.PathLike[str]) -> list[PromptsourceTem
                 metadata=dict(metadata),
                 id=values.get("id") or str(key),
                 reference=values.get("reference") or "",
+                origin=path,
             )
         )
     names = collections.Counter(t.name for t in templates)

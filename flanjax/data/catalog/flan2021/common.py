@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from flanjax.data import templates
+from flanjax.data.templates import sources as prompt_sources
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.registry import register_entry
 
@@ -122,13 +123,21 @@ def add(
     *,
     own_patterns: Mapping[str, Sequence[tuple[str, str]]],
     pattern_key: Optional[str] = None,
+    flan_key: Optional[str] = None,
 ) -> CatalogEntry:
-    """Registers one FLAN 2021 entry with the templates of `pattern_key` (default: `name`)."""
+    """Registers one FLAN 2021 entry with the templates of `pattern_key` (default: `name`).
+
+    With FLAN_SOURCE_DIR set, the templates are FLAN's own `PATTERNS[flan_key]` of
+    `flan/templates.py` (default key: `pattern_key`), read by
+    `flanjax.data.templates.sources`; registration then checks that the preprocess gives
+    every field they read.
+    """
     key = pattern_key or name
+    entry_templates = templates_for(name, key, own_patterns, flan_key or key)
     entry = tfds_entry(
         name=name, collection=COLLECTION, cluster=cluster, paper_dataset=paper_dataset,
         tfds_name=tfds_name, splits=splits, preprocess=preprocess, fields=fields,
-        templates=_templates(key, own_patterns), metric=metric, description=description,
+        templates=entry_templates, metric=metric, description=description,
         max_train_examples=MAX_TRAIN_EXAMPLES,
     )
     ENTRIES.append(register_entry(entry))
@@ -136,6 +145,19 @@ def add(
 
 
 _TEMPLATE_CACHE: dict[tuple[int, str], tuple[Any, ...]] = {}
+
+
+def templates_for(
+    name: str, key: str, own_patterns: Mapping[str, Sequence[tuple[str, str]]], flan_key: str
+) -> tuple[Any, ...]:
+    """Entry `name`'s templates (named `{key}:{i}`): FLAN's `PATTERNS[flan_key]` of
+    `flan/templates.py` under FLAN_SOURCE_DIR when that is set, else `own_patterns[key]`."""
+    source = prompt_sources.flan_patterns(prompt_sources.FLAN_V1_TEMPLATES, COLLECTION)
+    if source is None:
+        return _templates(key, own_patterns)
+    patterns, path = source
+    pairs = prompt_sources.require_patterns(patterns, flan_key, path, name)
+    return templates.from_flan_patterns({key: pairs}, origin=path)[key]
 
 
 def _templates(key: str, own_patterns: Mapping[str, Sequence[tuple[str, str]]]) -> tuple[Any, ...]:

@@ -102,6 +102,7 @@ def _stsb(raw: Example) -> Optional[Fields]:
         "sentence2": raw["sentence2"],
         "options": list(STSB_OPTIONS),
         "answer": answer,
+        "answer_str": answer,  # FLAN's name of the same string (`_process_stsb`)
         "score": score,  # the unrounded gold, for Pearson correlation
     }
 
@@ -133,6 +134,6 @@ _add(
 _add(
     # Rank over "0".."5" (the rounded score, as FLAN); Pearson against the float `score`.
     "stsb", "paraphrase", "STS-B", "glue/stsb:2.0.0", TRAIN_VAL, _stsb,
-    label_fields(S12, "score"), metric="pearson",
+    label_fields(S12, "answer_str", "score"), metric="pearson",
     description="Semantic Textual Similarity Benchmark (GLUE).",
 )

@@ -69,13 +69,15 @@ def _record(ex: Example) -> Optional[Fields]:
     if answers[0] not in options:  # never in real data; keeps "answer is an option" true
         options.append(answers[0])
     passage = clean_text(ex["passage"]).split("\n@highlight")[0].strip()
+    # FLAN's templates print the options themselves, as `options_str` ("OPTIONS:\n- a\n- b").
+    options_str = "OPTIONS:\n- " + "\n- ".join(options)
     return {"passage": passage, "query": query_left.strip(), "options": options,
-            "answer": answers[0], "answers": answers}
+            "options_str": options_str, "answer": answers[0], "answers": answers}
 
 _add("cosmos_qa", "reading_comprehension_with_commonsense", "CosmosQA", "cosmos_qa:1.0.0",
      TRAIN_VAL, _cosmos_qa, ("context", "question", "options", "answer"), "accuracy",
      "Reading comprehension needing commonsense inference about everyday narratives.")
 
 _add("record", "reading_comprehension_with_commonsense", "ReCoRD", "super_glue/record:1.0.2",
-     TRAIN_VAL, _record, ("passage", "query", "options", "answer", "answers"), "accuracy",
+     TRAIN_VAL, _record, ("passage", "query", "options", "options_str", "answer", "answers"), "accuracy",
      "Cloze-style news QA: which entity fills the placeholder of the query.")

@@ -74,7 +74,7 @@ def _translation(code: str, language: str) -> Callable[[Example], Optional[Field
 
 _add("para_crawl_enes", "translation", "ParaCrawl EN/ES", "para_crawl/enes:1.2.0", _PARACRAWL,
      _translation("es", "Spanish"), _TRANSLATION_FIELDS, "bleu",
-     "ParaCrawl English-Spanish web-crawled parallel sentences.")
+     "ParaCrawl English-Spanish web-crawled parallel sentences.", flan_key="para_crawl")
 
 _add("wmt14_enfr", "translation", "WMT-14 EN/FR", "wmt14_translate/fr-en:1.0.0", TRAIN_VAL_TEST,
      _translation("fr", "French"), _TRANSLATION_FIELDS, "bleu",
@@ -84,4 +84,5 @@ for _code, _language in (("de", "German"), ("tr", "Turkish"), ("cs", "Czech"),
                          ("fi", "Finnish"), ("ro", "Romanian"), ("ru", "Russian")):
     _add(f"wmt16_translate_{_code}en", "translation", f"WMT-16 EN/{_code.upper()}",
          f"wmt16_translate/{_code}-en:1.0.0", TRAIN_VAL_TEST, _translation(_code, _language),
-         _TRANSLATION_FIELDS, "bleu", f"WMT 2016 English-{_language} news translation.")
+         _TRANSLATION_FIELDS, "bleu", f"WMT 2016 English-{_language} news translation.",
+         flan_key="wmt16_translate")

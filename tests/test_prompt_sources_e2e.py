@@ -1,0 +1,89 @@
+"""FLANJAX_FLAN_SOURCE_DIR / FLANJAX_PROMPTSOURCE_TEMPLATES_DIR set before
+`import flanjax.data.mixtures` take effect for everything it registers (one child process
+over complete fake FLAN and promptsource trees built from flanjax's own prompts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from flanjax.data.catalog import flan2021, t0, t0_facts
+from tests._train_helpers import subprocess_env
+from tests.test_prompt_sources import _template_yaml, _yaml
+
+_TRANSLATION_KEYS = {"para_crawl_enes": "para_crawl"}
+
+
+def _flan_key(entry) -> str:
+    if entry.name.startswith("wmt16_translate_"):
+        return "wmt16_translate"
+    return _TRANSLATION_KEYS.get(entry.name, entry.templates[0].name.split(":")[0])
+
+
+def _write_flan_tree(root: str) -> None:
+    patterns = {}
+    for e in flan2021.ENTRIES:
+        patterns[_flan_key(e)] = [("SRC|" + t.input_pattern, t.target_pattern) for t in e.templates]
+    os.makedirs(os.path.join(root, "flan"))
+    with open(os.path.join(root, "flan", "templates.py"), "w") as f:
+        f.write(f"PATTERNS = {patterns!r}\n")
+
+
+def _write_promptsource_tree(root: str) -> None:
+    for e in t0.ENTRIES:
+        dataset, subset = t0_facts.PROMPTSOURCE_DATASETS[e.name]
+        folder = os.path.join(root, dataset, *([subset] if subset else []))
+        os.makedirs(folder, exist_ok=True)
+        own = e.templates
+        names = t0_facts.EVAL_TEMPLATES.get((dataset, subset), [t.name for t in own])
+        body = [_template_yaml(n, own[i % len(own)].jinja, own[i % len(own)].answer_choices)
+                for i, n in enumerate(names)]
+        if dataset == "gigaword":  # t-zero's blacklisted `gigaword_summarize_`
+            body.append(_template_yaml("summarize!", own[0].jinja))
+        with open(os.path.join(folder, "templates.yaml"), "w") as f:
+            f.write(_yaml(dataset, subset, body))
+
+
+_CHILD = """
+import json
+import seqio
+import flanjax.data.mixtures
+from flanjax.data import catalog, tasks
+from flanjax.data.templates import sources
+mix = seqio.get_mixture_or_task("t0")
+rates = {t.name: mix.get_rate(t) for t in mix.tasks}
+print(json.dumps({
+    "anli_r1": catalog.get_entry("anli_r1").templates[0].input_pattern,
+    "gigaword_rate": rates["t0_gigaword_zs"],
+    "gigaword_templates": [t.name for t in catalog.get_entry("t0_gigaword").templates],
+    "rte_eval": tasks.eval_task_names(catalog.get_entry("t0_super_glue_rte")),
+    "sources": sources.prompt_sources(),
+}))
+"""
+
+
+def test_source_dirs_set_before_import_take_effect(tmp_path):
+    flan_root, ps_root = str(tmp_path / "FLAN"), str(tmp_path / "templates")
+    _write_flan_tree(flan_root)
+    _write_promptsource_tree(ps_root)
+    env = subprocess_env()
+    env.update(FLANJAX_FLAN_SOURCE_DIR=flan_root, FLANJAX_PROMPTSOURCE_TEMPLATES_DIR=ps_root)
+    out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+                         text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    own_anli = next(e for e in flan2021.ENTRIES if e.name == "anli_r1").templates[0]
+    assert got["anli_r1"] == "SRC|" + own_anli.input_pattern
+    own_giga = [t.name for t in next(e for e in t0.ENTRIES if e.name == "t0_gigaword").templates]
+    assert got["gigaword_templates"] == own_giga  # "summarize!" left out of training
+    # 3 kept prompts of 4 in the file; 3,803,957 > 500k: 3 * (500_000 // 4).
+    assert len(own_giga) == 3 and got["gigaword_rate"] == 3 * 125_000
+    assert len(got["rte_eval"]) == 10  # t-zero's template_list for super_glue/rte
+    assert got["sources"]["flan2021"]["prompts"] == "google-research/FLAN"
+    assert list(got["sources"]["flan2021"]["files"]) == [
+        os.path.join(flan_root, "flan", "templates.py")]
+    assert got["sources"]["t0"]["prompts"] == "promptsource"
+    assert len(got["sources"]["t0"]["files"]) == len({
+        t0_facts.PROMPTSOURCE_DATASETS[e.name] for e in t0.ENTRIES})
