@@ -93,7 +93,7 @@ def test_numeric_match_hand_computed():
 def test_metric_registry_and_errors():
     assert set(metrics.METRICS) == {
         "accuracy", "exact_match", "squad", "rouge", "bleu", "f1_multiclass", "pearson",
-        "numeric_match",
+        "numeric_match", "sni",
     }
     for name, fn in metrics.METRICS.items():
         assert metrics.get_metric(name) is fn

@@ -15,6 +15,8 @@ seqio metric fns (`fn(targets, predictions) -> dict`), so `seqio.Evaluator` can 
   bleu            corpus BLEU of sacrebleu's defaults (13a tokenisation, exp smoothing)
   f1_multiclass   macro-averaged F1 over the classes seen in the targets
   pearson         Pearson correlation of predictions parsed as floats (STS-B)
+  sni             Super-NaturalInstructions: Tk-Instruct's exact match (SQuAD's normalisation
+                  without removing articles) and ROUGE-L, max over references
 """
 
 from __future__ import annotations
@@ -215,6 +217,46 @@ def numeric_match(targets: Sequence[Reference], predictions: Sequence[Any]) -> d
     return {"numeric_match": _mean_percent(hits)}
 
 
+def normalize_tk_instruct(text: str) -> str:
+    """Tk-Instruct's `normalize_answer` (`src/compute_metrics.py`): lower case, no
+    punctuation, single spaces. Unlike SQuAD's it keeps the articles (a, an, the)."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(text.split())
+
+
+def sni(targets: Sequence[Reference], predictions: Sequence[Any]) -> dict[str, float]:
+    """Super-NaturalInstructions' scores (Wang et al. 2022; Tk-Instruct `compute_metrics`):
+    exact match under `normalize_tk_instruct` and ROUGE-L (rouge-score, Porter stemmer),
+    each the max over an example's references, mean over examples, in percent."""
+    _check_lengths(targets, predictions)
+    hits = [
+        max(float(normalize_tk_instruct(_as_text(p)) == normalize_tk_instruct(r))
+            for r in _as_references(t))
+        for t, p in zip(targets, predictions)
+    ]
+    return {"exact_match": _mean_percent(hits), "rougeL": rouge(targets, predictions)["rougeL"]}
+
+
+def sni_grouped(targets: Sequence[Mapping[str, Any]], predictions: Sequence[Any]) -> dict[str, float]:
+    """`sni` overall, per task category and per task, as Tk-Instruct's
+    `compute_grouped_metrics` names them: `exact_match`, `rougeL`, `{metric}_for_{group}`.
+
+    Each target is `{"references": [...], "category": ..., "task": ...}`; the category is
+    Tk-Instruct's key (first category, lower case, spaces as "_").
+    """
+    _check_lengths(targets, predictions)
+    refs = [t["references"] for t in targets]
+    out = sni(refs, predictions)
+    for key in ("category", "task"):
+        groups: dict[str, list[int]] = collections.defaultdict(list)
+        for i, t in enumerate(targets):
+            groups[_as_text(t[key])].append(i)
+        for group, idx in groups.items():
+            scores = sni([refs[i] for i in idx], [predictions[i] for i in idx])
+            out.update({f"{m}_for_{group}": v for m, v in scores.items()})
+    return out
+
+
 METRICS: dict[str, MetricFn] = {
     "accuracy": accuracy,
     "exact_match": exact_match,
@@ -224,6 +266,7 @@ METRICS: dict[str, MetricFn] = {
     "f1_multiclass": f1_multiclass,
     "pearson": pearson,
     "numeric_match": numeric_match,
+    "sni": sni,
 }
 
 # The number each metric is summarised by in tables and aggregates (the papers' headline).
@@ -236,6 +279,7 @@ PRIMARY: dict[str, str] = {
     "f1_multiclass": "f1_multiclass",
     "pearson": "pearson",
     "numeric_match": "numeric_match",
+    "sni": "rougeL",
 }
 
 

@@ -26,6 +26,7 @@ import seqio
 
 from flanjax.data import catalog as catalog_lib
 from flanjax.data import sni
+from flanjax.data import sni_eval
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog import flan2021 as flan2021_catalog
 from flanjax.data.catalog import t0 as t0_catalog
@@ -257,6 +258,7 @@ def all_clusters() -> list[str]:
 def register_all() -> None:
     tasks_lib.register_all()
     sni.register_tasks()
+    sni_eval.register_task()
     _register_family("", lambda e: True)
     for cluster in all_clusters():
         _register_family(f"_minus_{cluster}", _keep_for(cluster), held_out=cluster)

@@ -287,6 +287,33 @@ _NUM_POS = {"niv2_zs": 0, "niv2_fs": 2}
 COLLECTION = CLUSTER = "niv2"
 
 
+TEST_SPLIT = os.path.join("splits", "default", "test_tasks.txt")
+TRAIN_SPLIT = os.path.join("splits", "default", "train_tasks.txt")
+
+
+def repository_layout(path: str) -> tuple[str, str]:
+    """(tasks directory, repository root) of `path`: the repository or its `tasks/`."""
+    path = os.path.expanduser(path)
+    if os.path.isdir(os.path.join(path, "tasks")):
+        return os.path.join(path, "tasks"), path
+    if os.path.isdir(path):
+        return path, os.path.dirname(os.path.abspath(path))
+    raise FileNotFoundError(
+        f"{path} is not a directory: {locations.describe('SNI_DIR')} must be a checkout of "
+        "allenai/natural-instructions (with tasks/ and splits/) or its tasks/ directory."
+    )
+
+
+def split_file(root: str, relative: str) -> str:
+    path = os.path.join(root, relative)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} not found: expected natural-instructions' {relative} beside tasks/ "
+            f"(set {locations.describe('SNI_DIR')} to the repository)."
+        )
+    return path
+
+
 def _sni_dir() -> str:
     path = locations.get("SNI_DIR")
     if not path:
@@ -304,9 +331,14 @@ def _sni_dir() -> str:
 def _rows(split: str, *, num_pos: int) -> Iterator[dict]:
     del split  # SNI splits are by task (SNI_SPLIT), not by example.
     max_per_task = int(locations.get("SNI_MAX_PER_TASK") or DEFAULT_MAX_PER_TASK)
+    tasks_dir, root = repository_layout(_sni_dir())
+    split = locations.get("SNI_SPLIT") or None
+    if split is None and tasks_dir != os.path.expanduser(_sni_dir()):
+        # The repository as released: train on its official training split.
+        split = split_file(root, TRAIN_SPLIT)
     for row in iter_examples(
-        _sni_dir(),
-        locations.get("SNI_SPLIT") or None,
+        tasks_dir,
+        split,
         max_per_task=max_per_task,
         num_pos_examples=num_pos,
     ):
