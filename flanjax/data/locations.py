@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SNI_SPLIT", "FLANJAX_SNI_SPLIT", "an SNI split file (splits/default/train_tasks.txt)"),
     Setting("SNI_MAX_PER_TASK", "FLANJAX_SNI_MAX_PER_TASK", "instances read per SNI task (Flan 2022's cap)", "5000"),
     Setting("COT_DATA_DIR", "FLANJAX_COT_DATA_DIR", "Flan 2022 CoT TSVs (flan/v2/cot_data)"),
+    Setting("FLAN2022_TASK_MASTER", "FLANJAX_FLAN2022_TASK_MASTER", "1: Task Master in Flan 2022's Dialog (Flan-T5 trained on it; flan/v2 leaves it out)", "0"),
     Setting("DIALOG_DATA_DIR", "FLANJAX_DIALOG_DATA_DIR", "dialog JSONL files (Taskmaster)"),
     Setting("STORY_CLOZE_DIR", "FLANJAX_STORY_CLOZE_DIR", "Story Cloze 2016 CSVs (manual download)", "data/story_cloze"),
     Setting("MMLU_DIR", "FLANJAX_MMLU_DIR", "MMLU's CSV release (dev/ and test/); else cais/mmlu"),

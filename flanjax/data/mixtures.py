@@ -25,12 +25,13 @@ from typing import Callable, Iterable, Optional, Sequence
 import seqio
 
 from flanjax.data import catalog as catalog_lib
+from flanjax.data import locations
 from flanjax.data import sni
 from flanjax.data import sni_eval
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog import flan2021 as flan2021_catalog
 from flanjax.data.catalog import t0 as t0_catalog
-from flanjax.data.catalog import t0_facts
+from flanjax.data.catalog import flan2022_facts, t0_facts
 from flanjax.data.catalog.entry import CatalogEntry
 
 # FLAN 2021 (Wei et al. 2021, Section 2.3 and `flan/mixtures.py`): examples-proportional
@@ -47,8 +48,9 @@ T0_MAX_EXAMPLES = t0_facts.MAX_EXAMPLES_PER_DATASET
 # submixture, and the submixture weights of `flan2022_submix` (`flan/v2/run_example.py`).
 FLAN2022_CAPS = {"flan2021": 30_000, "t0": 20_000, "niv2": 5_000, "cot": 100_000, "dialog": 200_000}
 FLAN2022_WEIGHTS = {"flan2021": 0.4, "t0": 0.32, "niv2": 0.2, "cot": 0.05, "dialog": 0.03}
-# Flan 2022 mixes the input-inverted dialog ("Dialog-II") at 0.3 of the plain dialog rate.
-INVERSION_RATE = 0.3
+# Flan 2022 mixes input-inverted CoT and dialog ("CoT-II", "Dialog-II") at 0.3 of their
+# base submixture in every zs / fs variant (flan/v2/mixtures.py DEFAULT_MIXTURE_RATES).
+INVERSION_RATE = flan2022_facts.INVERSION_RATE
 # The demo: examples-proportional with FLAN's maximum.
 DEMO_RATE_MAXIMUM = 3_000
 
@@ -133,14 +135,17 @@ def demo_tasks(keep: Keep) -> TaskRates:
 
 
 def _capped(collection: str, keep: Keep, formats: Sequence[tuple[str, str]], cap: int,
-            clusters=None, extra: Sequence[tuple[str, float]] = ()) -> TaskRates:
-    """Tasks of `collection` in each (base format, options mode), capped at `cap`."""
+            clusters=None, extra: Sequence[tuple[str, float]] = (),
+            select: Optional[Callable[[CatalogEntry], bool]] = None) -> TaskRates:
+    """Tasks of `collection` in each (base format, options mode), capped at `cap`; `select`
+    keeps only some entries (Flan 2022's T0-SF)."""
+    entries = [e for e in _entries(collection, keep, clusters) if select is None or select(e)]
     out = []
     for base, options in formats:
-        for e in _entries(collection, keep, clusters):
+        for e in entries:
             out.append((f"{e.name}_{_fmt(e, base, options)}", functools.partial(capped_rate, maximum=cap)))
     for fmt, scale in extra:
-        for e in _entries(collection, keep, clusters):
+        for e in entries:
             if fmt == "inv" and not e.inversion:
                 continue
             out.append((f"{e.name}_{fmt}", functools.partial(capped_rate, maximum=cap, scale=scale)))
@@ -212,39 +217,68 @@ def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) ->
     add("t0_plus", t0_tasks(keep, mixture="t0_plus"))
     add("t0_plus_plus", t0_tasks(keep, mixture="t0_plus_plus"))
     add("demo", demo_tasks(keep))
-    niv2 = add("niv2", [(n, 1.0) for n in sni.TASK_NAMES] if keep(sni.CLUSTER) else [])
-    cot = add("cot", _capped("cot", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["cot"]))
-    dialog = add(
+    add("niv2", [(n, 1.0) for n in sni.TASK_NAMES] if keep(sni.CLUSTER) else [])
+    add("cot", _capped("cot", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["cot"]))
+    add(
         "dialog",
         _capped("dialog", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["dialog"],
                 extra=[("inv", INVERSION_RATE)]),
     )
 
-    # Flan 2022 (Longpre et al. 2023): {flan,t0,niv2,cot,dialog}_{zsopt,zsnoopt,fsopt,fsnoopt}.
+    # Flan 2022 (Longpre et al. 2023; flan/v2/mixtures.py, run_example.py):
+    # {flan,t0}_{zsopt,zsnoopt,fsopt,fsnoopt}, {niv2,cot,dialog}_{zsopt,fsopt}.
     variants = {"zsopt": ("zs", "opt"), "zsnoopt": ("zs", "noopt"),
                 "fsopt": ("fs", "opt"), "fsnoopt": ("fs", "noopt")}
     submixes: dict[str, str] = {}
-    for short, collection, names, clusters in (
-        ("flan", "flan2021", list(variants), None),
-        ("t0", "t0", list(variants), t0_catalog.CLUSTERS_TRAIN),
+    for short, collection, select in (
+        ("flan", "flan2021", None),
+        # T0-SF: only t-zero's tasks that are not in FLAN (flan2022_facts.T0_SF_DATASETS).
+        ("t0", "t0", _in_t0_sf),
     ):
         parts = []
-        for v in names:
+        for v in variants:
             part = add(f"{short}_{v}", _capped(collection, keep, [variants[v]],
-                                               FLAN2022_CAPS[collection], clusters))
+                                               FLAN2022_CAPS[collection], select=select))
             if part:
                 parts.append((part, 1.0))
         sub = add(f"{collection}_submix", parts)
         if sub:
             submixes[collection] = sub
-    if niv2:
-        submixes["niv2"] = add("niv2_submix", [(niv2, 1.0)])
-    if cot:
-        submixes["cot"] = add("cot_submix", [(cot, 1.0)])
-    if dialog:
-        submixes["dialog"] = add("dialog_submix", [(dialog, 1.0)])
+    # NIv2 without the tasks made from MMLU (flan/v2/task_configs.py filter_mmlu_fn).
+    niv2_parts = [(n, 1.0) for n in sni.NO_MMLU_TASK_NAMES] if keep(sni.CLUSTER) else []
+    niv2_variants = [add(f"niv2_{v}", [part]) for v, part in zip(("zsopt", "fsopt"), niv2_parts)]
+    if any(niv2_variants):
+        submixes["niv2"] = add("niv2_submix", [(n, 1.0) for n in niv2_variants if n])
+    # CoT and Dialog: each of zsopt / fsopt mixes the base tasks (1) with their input-inverted
+    # "-II" tasks (0.3), flan/v2/mixtures.py DEFAULT_MIXTURE_RATES.
+    for collection in ("cot", "dialog"):
+        cap = FLAN2022_CAPS[collection]
+        select = _in_flan2022_dialog if collection == "dialog" else None
+        inverted = add(f"{collection}_ii", _capped(collection, keep, [], cap,
+                                                   extra=[("inv", 1.0)], select=select))
+        parts = []
+        for v in ("zsopt", "fsopt"):
+            base = add(f"{collection}_{v}_base",
+                       _capped(collection, keep, [variants[v]], cap, select=select))
+            if base:
+                both = [(base, 1.0)] + ([(inverted, INVERSION_RATE)] if inverted else [])
+                parts.append((add(f"{collection}_{v}", both), 1.0))
+        if parts:
+            submixes[collection] = add(f"{collection}_submix", parts)
     add("flan2022", [(name, FLAN2022_WEIGHTS[c]) for c, name in submixes.items()])
     return added
+
+
+def _in_t0_sf(entry: CatalogEntry) -> bool:
+    return t0_facts.PROMPTSOURCE_DATASETS[entry.name] in flan2022_facts.T0_SF_DATASETS
+
+
+def _in_flan2022_dialog(entry: CatalogEntry) -> bool:
+    """wiki_dialog and qrecc; Task Master only when FLAN2022_TASK_MASTER=1 (flan2022_facts)."""
+    name = entry.name.removeprefix("dialog_")
+    if name in flan2022_facts.DIALOG_OPT_IN:
+        return locations.get("FLAN2022_TASK_MASTER") == "1"
+    return name in flan2022_facts.DIALOG_DATASETS
 
 
 def all_clusters() -> list[str]:

@@ -41,6 +41,7 @@ import seqio
 import tensorflow as tf
 
 from flanjax.data import locations
+from flanjax.data.catalog import flan2022_facts
 from flanjax.data.templates.base import Rendered
 
 REQUIRED_KEYS = ("Definition", "Positive Examples", "Instances")
@@ -282,7 +283,10 @@ def iter_examples(
 # ---------------------------------------------------------------- seqio tasks
 DEFAULT_MAX_PER_TASK = 5_000
 TASK_NAMES = ("niv2_zs", "niv2_fs")
-_NUM_POS = {"niv2_zs": 0, "niv2_fs": 2}
+# Flan 2022's NIv2 leaves out the tasks made from MMLU (flan/v2/task_configs.py
+# filter_mmlu_fn; `flan2022_facts.NIV2_MMLU_TASK_NUMBERS`).
+NO_MMLU_TASK_NAMES = ("niv2_zs_no_mmlu", "niv2_fs_no_mmlu")
+_NUM_POS = {"niv2_zs": 0, "niv2_fs": 2, "niv2_zs_no_mmlu": 0, "niv2_fs_no_mmlu": 2}
 # SNI is its own collection and cluster in the mixtures (Flan 2022's "NIv2" submixture).
 COLLECTION = CLUSTER = "niv2"
 
@@ -328,7 +332,7 @@ def _sni_dir() -> str:
     return path
 
 
-def _rows(split: str, *, num_pos: int) -> Iterator[dict]:
+def _rows(split: str, *, num_pos: int, exclude_mmlu: bool = False) -> Iterator[dict]:
     del split  # SNI splits are by task (SNI_SPLIT), not by example.
     max_per_task = int(locations.get("SNI_MAX_PER_TASK") or DEFAULT_MAX_PER_TASK)
     tasks_dir, root = repository_layout(_sni_dir())
@@ -342,6 +346,8 @@ def _rows(split: str, *, num_pos: int) -> Iterator[dict]:
         max_per_task=max_per_task,
         num_pos_examples=num_pos,
     ):
+        if exclude_mmlu and flan2022_facts.is_mmlu_task(row["task_name"]):
+            continue
         yield {
             "inputs": row["inputs"],
             "targets": row["targets"],
@@ -350,11 +356,13 @@ def _rows(split: str, *, num_pos: int) -> Iterator[dict]:
         }
 
 
-def _dataset_fn(split: str, shuffle_files: bool, seed: Optional[int] = None, *, num_pos: int):
+def _dataset_fn(split: str, shuffle_files: bool, seed: Optional[int] = None, *, num_pos: int,
+                exclude_mmlu: bool = False):
     del shuffle_files, seed
     signature = {k: tf.TensorSpec([], tf.string) for k in ("inputs", "targets", "template_id", "task_name")}
     return tf.data.Dataset.from_generator(
-        functools.partial(_rows, split, num_pos=num_pos), output_signature=signature
+        functools.partial(_rows, split, num_pos=num_pos, exclude_mmlu=exclude_mmlu),
+        output_signature=signature
     )
 
 
@@ -362,14 +370,16 @@ def register_tasks() -> None:
     """Registers `niv2_zs` and `niv2_fs` (idempotent); their cluster is `CLUSTER`."""
     from flanjax.data import tasks as tasks_lib  # the task layer sits above the file reader
 
-    for name in TASK_NAMES:
+    for name in TASK_NAMES + NO_MMLU_TASK_NAMES:
         tasks_lib.register_task_cluster(name, CLUSTER)
         if name in seqio.TaskRegistry.names():
             continue
         seqio.TaskRegistry.add(
             name,
             source=seqio.FunctionDataSource(
-                functools.partial(_dataset_fn, num_pos=_NUM_POS[name]), splits=["train"]
+                functools.partial(_dataset_fn, num_pos=_NUM_POS[name],
+                                  exclude_mmlu=name in NO_MMLU_TASK_NAMES),
+                splits=["train"]
             ),
             preprocessors=[
                 seqio.preprocessors.tokenize,

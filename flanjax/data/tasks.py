@@ -37,6 +37,7 @@ from flanjax.data import formats
 from flanjax.data import render as render_lib
 from flanjax.data import sources
 from flanjax.data import vocab as vocab_lib
+from flanjax.data.catalog import flan2022_facts
 from flanjax.data.catalog.entry import CatalogEntry
 from flanjax.data import metrics as metrics_lib
 from flanjax.data import locations
@@ -149,11 +150,13 @@ def render_seed() -> int:
 
 
 def make_render_preprocessor(
-    renderer: render_lib.Renderer, *, uses_length: bool, seed: int = 0
+    renderer: render_lib.Renderer, *, uses_length: bool, seed: int = 0,
+    max_input_tokens: Optional[int] = None,
 ) -> Callable[..., tf.data.Dataset]:
     """A seqio preprocessor that renders raw examples with `renderer` and render `seed`.
 
-    Few-shot tasks take `sequence_length` so exemplars are trimmed to fit the inputs.
+    Few-shot tasks take `sequence_length` so exemplars are trimmed to fit the inputs, and to
+    at most `max_input_tokens` when given (Flan 2022's FEW_SHOT_MAX_LEN for training).
     """
 
     def run(dataset: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
@@ -218,7 +221,10 @@ def make_render_preprocessor(
         def render_fs(dataset, sequence_length=None):
             # -1 leaves room for EOS.
             max_len = (sequence_length or {}).get("inputs") or 0
-            return run(dataset, max_len - 1 if max_len else 0)
+            max_len = max_len - 1 if max_len else 0
+            if max_input_tokens:
+                max_len = min(max_len, max_input_tokens) if max_len else max_input_tokens
+            return run(dataset, max_len)
 
         return render_fs
 
@@ -309,7 +315,11 @@ def _register(
     _RENDERERS[name] = renderer
     _RENDER_SEEDS[name] = render_seed()
     preprocessors = [
-        make_render_preprocessor(renderer, uses_length=few_shot, seed=_RENDER_SEEDS[name]),
+        make_render_preprocessor(
+            renderer, uses_length=few_shot, seed=_RENDER_SEEDS[name],
+            # Flan 2022 prunes training exemplars to FEW_SHOT_MAX_LEN tokens (flan/v2/constants.py).
+            max_input_tokens=flan2022_facts.FEW_SHOT_MAX_LEN if train else None,
+        ),
         seqio.preprocessors.tokenize,
     ]
     if not few_shot:  # Few-shot rendering depends on the feature length: not cacheable.

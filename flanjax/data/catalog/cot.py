@@ -201,6 +201,9 @@ def tsv_entry(dataset: str, data_dir: Optional[str] = None) -> CatalogEntry:
         eval_mode="generate",
         paper_dataset=_PAPER_NAMES[dataset],
         rationale_field="rationale",
+        # CoT-II: Flan 2022 also trains each CoT dataset input-inverted (`flan/v2/templates.py`
+        # cot_input_inversion_* / stream_input_inversion_*; `flan/v2/mixtures.py` "CoT-II").
+        inversion=True,
         # FLAN ships training data only; there is no held-out split of these files.
         train_split="train",
         eval_split="train",
