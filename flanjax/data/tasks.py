@@ -26,6 +26,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 import threading
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -280,13 +281,35 @@ def _read_exemplar_pool(entry: CatalogEntry) -> list[dict]:
     return out
 
 
+_SLICE = re.compile(r"^(?P<name>[^\[]+)\[(?P<start>-?\d*):(?P<end>-?\d*)\]$")
+
+
+def cap_split(split: str, cap: int) -> str:
+    """`split` cut to its first `cap` examples, as a TFDS split string.
+
+    "train" -> "train[:cap]"; a slice with a non-negative start and end (or none) is
+    narrowed ("train[30200:90200]" -> "train[30200:60200]" for cap 30000). A slice that ends
+    relative to the end of the split ("train[:-1200]") cannot be narrowed without its size
+    and is kept: FLAN's own such slices are the small datasets' (`flan/tasks.py`), and the
+    catalog gives the large ones FLAN's explicit slices (PARACRAWL_SPLITS_DICT, fix_punct).
+    """
+    if "[" not in split:
+        return f"{split}[:{cap}]"
+    m = _SLICE.match(split)
+    if not m or m["start"].startswith("-") or m["end"].startswith("-"):
+        return split
+    start = int(m["start"] or 0)
+    end = start + cap if not m["end"] else min(int(m["end"]), start + cap)
+    return f"{m['name']}[{m['start']}:{end}]"
+
+
 def _train_source(entry: CatalogEntry) -> seqio.DataSource:
     source = entry.source
     if entry.max_train_examples and isinstance(source, sources.TfdsSource):
         splits = dict(source.splits)
         split = splits.get(entry.train_split)
-        if split and "[" not in split:
-            splits[entry.train_split] = f"{split}[:{entry.max_train_examples}]"
+        if split:
+            splits[entry.train_split] = cap_split(split, entry.max_train_examples)
         source = dataclasses.replace(source, splits=splits)
     return source.to_seqio()
 

@@ -47,19 +47,16 @@ CLUSTERS = (
 )
 
 # Clusters dropped together with a held-out one, so that the held-out task type stays
-# unseen (FLAN §2.3: a held-out cluster is evaluated after instruction tuning on the other
-# clusters; datasets that exercise the same skill under another cluster name would leak it).
-# This table is flanjax's reading of that rule: paraphrase detection is close to entailment;
-# reading comprehension with commonsense shares data styles with both commonsense and
-# reading comprehension; closed-book QA answers questions that reading comprehension sets
-# pose with context. Edit it here to change every `*_minus_{cluster}` mixture at once.
+# unseen: FLAN's own rules (`flan/task_splits.py` generate_inter_cluster_splits, "Special
+# rule for reading comp and common sense tasks"): reading comprehension and commonsense each
+# drop reading comprehension with commonsense, which drops both of them; paraphrase and NLI
+# ("entailment") drop each other. Edit it here to change every `*_minus_{cluster}` mixture.
 OVERLAPPING_CLUSTERS = {
     "nli": ("paraphrase",),
     "paraphrase": ("nli",),
     "commonsense": ("reading_comprehension_with_commonsense",),
     "reading_comprehension_with_commonsense": ("commonsense", "reading_comprehension"),
     "reading_comprehension": ("reading_comprehension_with_commonsense",),
-    "closed_book_qa": ("reading_comprehension",),
 }
 
 # Registration order = CLUSTERS: each cluster's module registers its entries on import

@@ -126,10 +126,11 @@ TURNED_AROUND = {
 _add = functools.partial(common.add, own_patterns=PATTERNS)
 
 
-# fix_punct: FLAN carved it out of para_crawl/enda next to true_case and word_segment; the
-# tail of the split is held out for validation / test.
+# fix_punct: FLAN carved it out of para_crawl/enda after true_case's 30k + 200 examples
+# (`flan/tasks.py`: train[true_case_val_end:fix_punct_train_end], the next 200 validate, the
+# last 3000 test), so the three tasks never share a sentence.
 _FIX_PUNCT = {
-    "train": "train[:-3200]", "validation": "train[-3200:-3000]", "test": "train[-3000:]"
+    "train": "train[30200:60200]", "validation": "train[60200:60400]", "test": "train[-3000:]"
 }
 
 
