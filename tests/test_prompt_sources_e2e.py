@@ -26,9 +26,13 @@ def _write_flan_tree(root: str) -> None:
     patterns = {}
     for e in flan2021.ENTRIES:
         patterns[_flan_key(e)] = [("SRC|" + t.input_pattern, t.target_pattern) for t in e.templates]
-    os.makedirs(os.path.join(root, "flan"))
+    os.makedirs(os.path.join(root, "flan", "v2"))
     with open(os.path.join(root, "flan", "templates.py"), "w") as f:
         f.write(f"PATTERNS = {patterns!r}\n")
+    # flan/v2/templates.py: other wording, and v2's alias statements.
+    v2 = {k: [("V2|" + i, t) for i, t in v] for k, v in patterns.items() if k != "rte"}
+    with open(os.path.join(root, "flan", "v2", "templates.py"), "w") as f:
+        f.write(f"import copy\nPATTERNS = {v2!r}\nPATTERNS['rte'] = PATTERNS['cb']\n")
 
 
 def _write_promptsource_tree(root: str) -> None:
@@ -56,6 +60,8 @@ mix = seqio.get_mixture_or_task("t0")
 rates = {t.name: mix.get_rate(t) for t in mix.tasks}
 print(json.dumps({
     "anli_r1": catalog.get_entry("anli_r1").templates[0].input_pattern,
+    "anli_r1_v2": catalog.get_entry("anli_r1").flan2022_templates[0].input_pattern,
+    "rte_v2_fields": sorted(catalog.get_entry("rte").flan2022_templates[0].fields()),
     "gigaword_rate": rates["t0_gigaword_zs"],
     "gigaword_templates": [t.name for t in catalog.get_entry("t0_gigaword").templates],
     "rte_eval": tasks.eval_task_names(catalog.get_entry("t0_super_glue_rte")),
@@ -76,6 +82,10 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     got = json.loads(out.stdout.strip().splitlines()[-1])
     own_anli = next(e for e in flan2021.ENTRIES if e.name == "anli_r1").templates[0]
     assert got["anli_r1"] == "SRC|" + own_anli.input_pattern
+    assert got["anli_r1_v2"] == "V2|SRC|" + own_anli.input_pattern  # flan/v2/templates.py
+    # v2's alias PATTERNS['rte'] = PATTERNS['cb']: cb's fields, which rte's entry also has.
+    own_cb = next(e for e in flan2021.ENTRIES if e.name == "cb").templates[0]
+    assert got["rte_v2_fields"] == sorted(own_cb.fields())
     own_giga = [t.name for t in next(e for e in t0.ENTRIES if e.name == "t0_gigaword").templates]
     assert got["gigaword_templates"] == own_giga  # "summarize!" left out of training
     # 3 kept prompts of 4 in the file; 3,803,957 > 500k: 3 * (500_000 // 4).
@@ -84,6 +94,8 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     assert got["sources"]["flan2021"]["prompts"] == "google-research/FLAN"
     assert list(got["sources"]["flan2021"]["files"]) == [
         os.path.join(flan_root, "flan", "templates.py")]
+    assert list(got["sources"]["flan2022"]["files"]) == [
+        os.path.join(flan_root, "flan", "v2", "templates.py")]
     assert got["sources"]["t0"]["prompts"] == "promptsource"
     assert len(got["sources"]["t0"]["files"]) == len({
         t0_facts.PROMPTSOURCE_DATASETS[e.name] for e in t0.ENTRIES})

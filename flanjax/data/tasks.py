@@ -322,6 +322,9 @@ def _register(
     template_index: Optional[int],
     train: bool,
 ) -> None:
+    if train and spec.options in ("noopt", "varied") and entry.flan2022_templates:
+        # Flan 2022's formats render with Flan 2022's own templates (flan/v2/templates.py).
+        entry = dataclasses.replace(entry, templates=entry.flan2022_templates)
     features = output_features(entry.vocabulary)
     vocabulary = features["inputs"].vocabulary
     renderer = render_lib.Renderer(

@@ -92,6 +92,9 @@ class CatalogEntry:
         tasks tokenize with, read when they are registered ("VOCAB": T5's by default).
       max_train_examples: at most this many training examples are read, as a split slice
         (FLAN 2021's 30k); a split that is already a slice is kept as it is.
+      flan2022_templates: Flan 2022's templates of this dataset (`flan/v2/templates.py`, read
+        from FLAN_SOURCE_DIR), used by its Flan 2022 formats (`*_varopt`, `*_noopt`); empty:
+        those formats use `templates`.
       eval_templates: indices into `templates` of those evaluation runs (T0 evaluates the
         prompts of t-zero's `evaluation/template_list.py`); None: every template. Training
         samples from all of `templates`.
@@ -121,6 +124,7 @@ class CatalogEntry:
     vocabulary: str = "VOCAB"
     max_train_examples: Optional[int] = None
     eval_templates: Optional[tuple[int, ...]] = None
+    flan2022_templates: tuple[Any, ...] = ()
 
     def __post_init__(self):
         if not self.templates:
@@ -217,7 +221,7 @@ def tfds_entry(
 def check_templates(entry: CatalogEntry, extra_fields: Mapping[str, Any] | None = None) -> None:
     """Fails if any template of `entry` reads a field the entry does not provide."""
     available = set(entry.fields) | set(extra_fields or ())
-    for template in entry.templates:
+    for template in tuple(entry.templates) + tuple(entry.flan2022_templates):
         origin = getattr(template, "origin", "")
         for field in sorted(template.fields()):
             if field not in available:

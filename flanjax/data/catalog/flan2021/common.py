@@ -7,6 +7,7 @@ examples), takes its templates from the cluster module's patterns and registers 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from flanjax.data import templates
@@ -134,17 +135,31 @@ def add(
     """
     key = pattern_key or name
     entry_templates = templates_for(name, key, own_patterns, flan_key or key)
+    v2_templates = flan2022_templates_for(name, key, flan_key or key)
     entry = tfds_entry(
         name=name, collection=COLLECTION, cluster=cluster, paper_dataset=paper_dataset,
         tfds_name=tfds_name, splits=splits, preprocess=preprocess, fields=fields,
         templates=entry_templates, metric=metric, description=description,
         max_train_examples=MAX_TRAIN_EXAMPLES,
     )
+    if v2_templates:
+        entry = dataclasses.replace(entry, flan2022_templates=v2_templates)
     ENTRIES.append(register_entry(entry))
     return entry
 
 
 _TEMPLATE_CACHE: dict[tuple[int, str], tuple[Any, ...]] = {}
+
+
+def flan2022_templates_for(name: str, key: str, flan_key: str) -> tuple[Any, ...]:
+    """Flan 2022's templates of entry `name` (`PATTERNS[flan_key]` of `flan/v2/templates.py`
+    under FLAN_SOURCE_DIR), or () when FLAN_SOURCE_DIR is unset."""
+    source = prompt_sources.flan_patterns(prompt_sources.FLAN_V2_TEMPLATES, "flan2022")
+    if source is None:
+        return ()
+    patterns, path = source
+    pairs = prompt_sources.require_patterns(patterns, flan_key, path, name)
+    return templates.from_flan_patterns({key: pairs}, origin=path)[key]
 
 
 def templates_for(
