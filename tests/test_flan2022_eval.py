@@ -368,3 +368,46 @@ def test_hub_sources_when_no_local_copy(monkeypatch):
     assert calls[-1] == (fe.MGSM_HF_PATH, "en", "train") and len(fixed.shots) == 8
     assert fixed.shots[0].inputs == "1+1?" and fixed.shots[0].targets == "1+1=2. The answer is 2."
     assert (fixed.layout.inputs_prefix, fixed.layout.targets_prefix) == ("Question: ", "Step-by-Step Answer: ")
+
+
+_EXEMPLARS_PY = '''"""Prompts for mgsm."""
+# pylint: disable=line-too-long
+
+EXEMPLAR_NUMBER_ANSWERS = [0, 1, 2, 3, 4, 5, 6, 7]
+
+MGSM_EXEMPLARS = {
+    "de": {
+%s
+    },
+}
+'''
+
+
+def test_mgsm_release_layout_reads_tsv_and_exemplars_py(tmp_path, monkeypatch):
+    # google-research/url-nlp mgsm/ as released: mgsm_{lang}.tsv and exemplars.py (read with
+    # ast; implicit string concatenation as in the real file).
+    release = tmp_path / "mgsm"
+    release.mkdir()
+    shots = "\n".join(
+        f'        "{i + 1}": {{"q": "Frage: "\n              "Aufgabe {i}?", '
+        f'"a": "Schritt-für-Schritt-Antwort: Rechne {i}. Die Antwort lautet {i}."}},'
+        for i in range(8))
+    (release / "exemplars.py").write_text(_EXEMPLARS_PY % shots)
+    (release / "mgsm_de.tsv").write_text("Wie viele sind 2 und 3?\t5\n")
+    monkeypatch.setenv(fe.MGSM_DIR_ENV, str(tmp_path))
+    rows = _first("mgsm_de_fs:cot")
+    expected = "".join(
+        f"Frage: Aufgabe {i}?\nSchritt-für-Schritt-Antwort: Rechne {i}. Die Antwort lautet {i}.\n\n"
+        for i in range(8)
+    )
+    assert _s(rows[0]["inputs_pretokenized"]) == (
+        expected + "Frage: Wie viele sind 2 und 3?\nSchritt-für-Schritt-Antwort:"
+    )
+    assert _s(rows[0]["targets_pretokenized"]) == "5"
+    assert catalog.get_entry("mgsm_de").fixed_shots().origin == str(release / "exemplars.py")
+    # A malformed line fails naming the file and line.
+    (release / "mgsm_de.tsv").write_text("only one column\n")
+    from flanjax.data.catalog import mgsm_release
+
+    with pytest.raises(ValueError, match=r"mgsm_de.tsv:1: expected 2 tab-separated"):
+        list(mgsm_release.test_rows(str(release), "de"))

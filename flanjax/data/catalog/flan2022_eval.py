@@ -70,6 +70,7 @@ import tensorflow as tf
 from flanjax.data import sources
 from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, FixedShots, PromptLayout
+from flanjax.data.catalog import mgsm_release
 from flanjax.data.catalog.registry import register_entry
 from flanjax.data.formats import ZERO_SHOT_COT_TRIGGER, extract_cot_answer
 from flanjax.data import locations
@@ -500,13 +501,25 @@ def _mgsm_local(lang: str, split: str) -> Optional[sources.JsonlSource]:
     return sources.JsonlSource(files={split: os.path.join(data_dir, lang, f"{split}.jsonl")})
 
 
+def _mgsm_release() -> Optional[str]:
+    data_dir = locations.get("MGSM_DIR")
+    return mgsm_release.release_dir(data_dir) if data_dir else None
+
+
 def _mgsm_check(lang: str, split: str) -> None:
+    release = _mgsm_release()
+    if release is not None:
+        mgsm_release.check(release, lang, split)
+        return
     local = _mgsm_local(lang, split)
     if local is not None:
         local.paths(split)
 
 
 def _mgsm_rows(lang: str, split: str) -> Iterable[Mapping[str, Any]]:
+    release = _mgsm_release()
+    if release is not None:  # url-nlp's mgsm/ as released: mgsm_{lang}.tsv + exemplars.py
+        return mgsm_release.rows(release, lang, split)
     local = _mgsm_local(lang, split)
     if local is not None:
         return local._rows(split)  # pylint: disable=protected-access
@@ -550,8 +563,10 @@ def _mgsm_shots(lang: str) -> FixedShots:
         shots.append(templates_lib.Rendered(question, answer))
     layout = PromptLayout(inputs_prefix=f"{q_prefix}: ", x_y_delimiter="\n",
                           targets_prefix=f"{a_prefix}: ", separator="\n\n")
-    data_dir = locations.get("MGSM_DIR")
-    origin = os.path.join(data_dir, lang, "train.jsonl") if data_dir else f"{MGSM_HF_PATH} {lang} train"
+    data_dir, release = locations.get("MGSM_DIR"), _mgsm_release()
+    origin = (os.path.join(release, mgsm_release.EXEMPLARS_FILE) if release
+              else os.path.join(data_dir, lang, "train.jsonl") if data_dir
+              else f"{MGSM_HF_PATH} {lang} train")
     return FixedShots(tuple(shots), origin=origin,
                       layout=layout)
 

@@ -78,19 +78,22 @@ def _where(path: str, node: ast.AST) -> str:
     return f"{path}:{getattr(node, 'lineno', '?')}"
 
 
-def _literal(node: ast.AST, path: str) -> Any:
-    """The value of a literal dict / list / tuple / str node; fails on anything else."""
+def _literal(node: ast.AST, path: str, numbers: bool = False) -> Any:
+    """The value of a literal dict / list / tuple / str (and, with `numbers`, int / float)
+    node; fails on anything else."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if numbers and isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e, path) for e in node.elts]
+        return [_literal(e, path, numbers) for e in node.elts]
     if isinstance(node, ast.Dict):
         out = {}
         for k, v in zip(node.keys, node.values):
             if k is None:
                 raise PromptSourceError(f"{_where(path, v)}: `**` unpacking in a pattern dict is "
                                         "not a literal; expected {name: [(input, target), ...]}.")
-            out[_literal(k, path)] = _literal(v, path)
+            out[_literal(k, path, numbers)] = _literal(v, path, numbers)
         return out
     raise PromptSourceError(
         f"{_where(path, node)}: {type(node).__name__} ({ast.unparse(node)[:60]!r}) is not a "
@@ -122,6 +125,23 @@ def _mutates(stmt: ast.stmt, symbol: str) -> Optional[ast.AST]:
         if isinstance(node, ast.AugAssign) and _is_symbol(node.target, symbol):
             return node
     return None
+
+
+def read_literal(path: str, symbol: str) -> Any:
+    """The value of a top-level `symbol = <literal>` of a Python file, read with `ast` (never
+    imported): dicts, lists, tuples, strings and numbers. Fails naming the file and line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), filename=path)
+    except FileNotFoundError:
+        raise PromptSourceError(f"{path} not found (expected a file defining {symbol}).") from None
+    except SyntaxError as e:
+        raise PromptSourceError(f"{path}:{e.lineno}: not valid Python: {e.msg}") from None
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and _is_symbol(stmt.targets[0], symbol)):
+            return _literal(stmt.value, path, numbers=True)
+    raise PromptSourceError(f"{path}: no top-level `{symbol} = ...` literal found.")
 
 
 def read_patterns(path: str, symbol: str = PATTERNS_SYMBOL) -> Patterns:
