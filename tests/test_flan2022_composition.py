@@ -21,10 +21,11 @@ def _names(mixture: str) -> set[str]:
 def test_t0_submixture_is_t0_sf():
     t0 = _names("t0_zsopt")
     # in_flan False in constants_t0.py: kept; in_flan True (also in FLAN 2021): dropped.
-    assert {"t0_commonsense_qa_zs_varopt", "t0_wiki_bio_zs", "t0_amazon_polarity_zs_varopt"} <= t0
+    assert {"t0_commonsense_qa_zs_varopt", "t0_wiki_bio_zs", "t0_amazon_polarity_zs_varopt",
+            "t0_race_high_zs", "t0_race_middle_zs", "t0_web_questions_zs"} <= t0
     for dropped in ("t0_imdb", "t0_ag_news", "t0_glue_qqp", "t0_xsum", "t0_cnn_dailymail"):
         assert not any(n.startswith(dropped + "_") for n in t0), dropped
-    assert not any("super_glue" in n or "anli" in n for n in t0)
+    assert not any("super_glue" in n or "anli" in n or "squad" in n or "arc" in n for n in t0)
 
 
 def test_inverted_cot_and_dialog_at_0_3_in_each_variant(monkeypatch):

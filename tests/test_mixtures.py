@@ -73,10 +73,12 @@ def test_t0_plus_and_plus_plus_add_t_zero_stages():
     t0 = {t.name for t in seqio.get_mixture_or_task("t0").tasks}
     plus = {t.name for t in seqio.get_mixture_or_task("t0_plus").tasks}
     plus_plus = {t.name for t in seqio.get_mixture_or_task("t0_plus_plus").tasks}
-    # datasets.csv: hellaswag is GPT_EVAL; wsc.fixed, copa and wic are SGLUE.
-    assert plus - t0 == {"t0_hellaswag_zs"}
-    assert plus_plus - plus == {"t0_super_glue_wsc_fixed_zs", "t0_super_glue_copa_zs",
-                                "t0_super_glue_wic_zs"}
+    # datasets.csv do_train: GPT_EVAL for T0+, SGLUE for T0++.
+    assert plus - t0 == {f"t0_{n}_zs" for n in (
+        "hellaswag", "ai2_arc_challenge", "ai2_arc_easy", "trivia_qa_unfiltered",
+        "web_questions", "squad_v2", "openbookqa_main", "race_high", "race_middle", "piqa")}
+    assert plus_plus - plus == {f"t0_super_glue_{n}_zs" for n in (
+        "wsc_fixed", "copa", "wic", "record", "boolq", "multirc")}
     assert "t0_super_glue_rte_zs" not in plus_plus  # evaluation only (do_train empty)
 
 

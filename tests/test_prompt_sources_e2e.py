@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+from flanjax.data import catalog
 from flanjax.data.catalog import flan2021, t0, t0_facts
 from tests._train_helpers import subprocess_env
 from tests.test_prompt_sources import _template_yaml, _yaml
@@ -36,7 +37,7 @@ def _write_flan_tree(root: str) -> None:
 
 
 def _write_promptsource_tree(root: str) -> None:
-    for e in t0.ENTRIES:
+    for e in catalog.entries_in("t0"):
         dataset, subset = t0_facts.PROMPTSOURCE_DATASETS[e.name]
         folder = os.path.join(root, dataset, *([subset] if subset else []))
         os.makedirs(folder, exist_ok=True)
@@ -98,4 +99,4 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
         os.path.join(flan_root, "flan", "v2", "templates.py")]
     assert got["sources"]["t0"]["prompts"] == "promptsource"
     assert len(got["sources"]["t0"]["files"]) == len({
-        t0_facts.PROMPTSOURCE_DATASETS[e.name] for e in t0.ENTRIES})
+        t0_facts.PROMPTSOURCE_DATASETS[e.name] for e in catalog.entries_in("t0")})

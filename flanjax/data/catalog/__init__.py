@@ -19,6 +19,7 @@ from flanjax.data.catalog.registry import (  # noqa: F401
 # pylint: disable=g-bad-import-order,wrong-import-position
 from flanjax.data.catalog import flan2021  # noqa: E402,F401
 from flanjax.data.catalog import t0  # noqa: E402,F401
+from flanjax.data.catalog import t0_plus  # noqa: E402,F401
 from flanjax.data.catalog import cot  # noqa: E402,F401
 from flanjax.data.catalog import dialog  # noqa: E402,F401
 from flanjax.data.catalog import demo  # noqa: E402,F401

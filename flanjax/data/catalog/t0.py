@@ -456,3 +456,8 @@ ENTRIES = HELDOUT_ENTRIES + TRAIN_ENTRIES
 
 for _e in ENTRIES:
     register_entry(_e)
+
+# Public names for `t0_plus` (T0+ / T0++ datasets), which builds its entries the same way.
+make_entry = _entry
+hf_source = _hf
+passthrough = _passthrough

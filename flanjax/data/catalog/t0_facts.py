@@ -286,6 +286,13 @@ PROMPTSOURCE_DATASETS: dict[str, tuple[str, Optional[str]]] = {
     "t0_dbpedia_14": ("dbpedia_14", None), "t0_trec": ("trec", None),
     "t0_glue_mrpc": ("glue", "mrpc"), "t0_glue_qqp": ("glue", "qqp"),
     "t0_paws_labeled_final": ("paws", "labeled_final"),
+    # T0+ / T0++ / T0-SF additions (`flanjax.data.catalog.t0_plus`).
+    "t0_ai2_arc_challenge": ("ai2_arc", "ARC-Challenge"), "t0_ai2_arc_easy": ("ai2_arc", "ARC-Easy"),
+    "t0_trivia_qa_unfiltered": ("trivia_qa", "unfiltered"), "t0_web_questions": ("web_questions", None),
+    "t0_squad_v2": ("squad_v2", None), "t0_openbookqa_main": ("openbookqa", "main"),
+    "t0_race_high": ("race", "high"), "t0_race_middle": ("race", "middle"), "t0_piqa": ("piqa", None),
+    "t0_super_glue_record": ("super_glue", "record"), "t0_super_glue_boolq": ("super_glue", "boolq"),
+    "t0_super_glue_multirc": ("super_glue", "multirc"),
 }
 
 
