@@ -237,8 +237,11 @@ def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) ->
     ):
         parts = []
         for v in variants:
-            part = add(f"{short}_{v}", _capped(collection, keep, [variants[v]],
-                                               FLAN2022_CAPS[collection], select=select))
+            tasks = _capped(collection, keep, [variants[v]], FLAN2022_CAPS[collection],
+                            select=select)
+            if collection == "flan2021":  # and the Flan datasets beyond the 62 (flan2022_flan)
+                tasks += _capped("flan2022_flan", keep, [variants[v]], FLAN2022_CAPS[collection])
+            part = add(f"{short}_{v}", tasks)
             if part:
                 parts.append((part, 1.0))
         sub = add(f"{collection}_submix", parts)

@@ -24,3 +24,4 @@ from flanjax.data.catalog import cot  # noqa: E402,F401
 from flanjax.data.catalog import dialog  # noqa: E402,F401
 from flanjax.data.catalog import demo  # noqa: E402,F401
 from flanjax.data.catalog import flan2022_eval  # noqa: E402,F401
+from flanjax.data.catalog import flan2022_flan  # noqa: E402,F401

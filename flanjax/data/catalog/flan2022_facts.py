@@ -33,8 +33,8 @@ FEW_SHOT_MAX_LEN = 1920
 # of their base submixture inside every zs / fs variant (`cot_zsopt` = CoT 1 + CoT-II 0.3).
 INVERSION_RATE = 0.3
 
-# Datasets of the Flan submixture beyond FLAN 2021's 62 (`flan/v2/task_configs.py`
-# FLAN_TASK_CONFIGS); not yet in flanjax's catalog (see FIDELITY.md).
+# Datasets of the Flan submixture beyond FLAN 2021's 62 (`flan/v2/task_configs_v1.py`,
+# `flan/v2/task_configs.py` FLAN_V0_TASK_CONFIGS): `flanjax.data.catalog.flan2022_flan`.
 FLAN_EXTRA_DATASETS = ("true_case", "word_segment", "wsc273", "lambada", "unified_qa_science_inst")
 
 # Dialog in the v2 scripts (`flan/v2/mixtures.py` DEFAULT_MIXTURE_TASK_FILTERS["Dialog"];
