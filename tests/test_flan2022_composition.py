@@ -105,3 +105,11 @@ def test_few_shot_training_prunes_to_few_shot_max_len(inputs, train, budget):
     ds = tf.data.Dataset.from_tensors({"x": tf.constant("a")})
     list(fn(ds, sequence_length={"inputs": inputs}).as_numpy_iterator())
     assert renderer.budgets == [budget]
+
+
+def test_flan2022_few_shot_formats_use_five_exemplars():
+    from flanjax.data import tasks
+
+    assert tasks.TRAIN_FORMATS["fs_varopt"].num_shots == 5  # flan/v2/tasks.py ShotConfig.FIVE
+    assert tasks.TRAIN_FORMATS["fs_noopt"].num_shots == 5
+    assert tasks.TRAIN_FORMATS["fs"].num_shots == tasks.DEFAULT_NUM_SHOTS

@@ -51,9 +51,11 @@ TRAIN_FORMATS: dict[str, render_lib.FormatSpec] = {
     "zs": render_lib.FormatSpec("zs", "opt"),
     "fs": render_lib.FormatSpec("fs", "opt", DEFAULT_NUM_SHOTS),
     "zs_noopt": render_lib.FormatSpec("zs", "noopt"),
-    "fs_noopt": render_lib.FormatSpec("fs", "noopt", DEFAULT_NUM_SHOTS),
+    # Flan 2022's few-shot formats: 5 exemplars (flan/v2/tasks.py ShotConfig.FIVE, the
+    # "mix_five_shot" tasks), pruned to FEW_SHOT_MAX_LEN tokens for training.
+    "fs_noopt": render_lib.FormatSpec("fs", "noopt", flan2022_facts.FEW_SHOT_NUM_SHOTS),
     "zs_varopt": render_lib.FormatSpec("zs", "varied"),
-    "fs_varopt": render_lib.FormatSpec("fs", "varied", DEFAULT_NUM_SHOTS),
+    "fs_varopt": render_lib.FormatSpec("fs", "varied", flan2022_facts.FEW_SHOT_NUM_SHOTS),
     "cot": render_lib.FormatSpec("cot", "opt"),
     "inv": render_lib.FormatSpec("inv", "opt"),
 }

@@ -28,6 +28,10 @@ NIV2_MMLU_TASK_NUMBERS: frozenset[int] = frozenset(range(685, 738)) | {664, 665,
 # Few-shot exemplars are kept while the whole input stays within this many tokens
 # (`flan/v2/constants.py` FEW_SHOT_MAX_LEN).
 FEW_SHOT_MAX_LEN = 1920
+# Exemplars of the "five_shot" few-shot tasks (`flan/v2/tasks.py` ShotConfig.FIVE). v2 also
+# trains "x_shot" tasks (up to 25 exemplars pruned by template and to FEW_SHOT_MAX_LEN, on
+# average 2.5); flanjax does not reproduce those (FIDELITY.md).
+FEW_SHOT_NUM_SHOTS = 5
 
 # Input inversion (`flan/v2/mixtures.py` DEFAULT_MIXTURE_RATES): CoT-II and Dialog-II at 0.3
 # of their base submixture inside every zs / fs variant (`cot_zsopt` = CoT 1 + CoT-II 0.3).
