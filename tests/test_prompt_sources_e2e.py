@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from flanjax.data import catalog
-from flanjax.data.catalog import flan2021, t0, t0_facts
+from flanjax.data.catalog import flan2021, flan2022_flan, t0, t0_facts
 from tests._train_helpers import subprocess_env
 from tests.test_prompt_sources import _template_yaml, _yaml
 
@@ -32,6 +32,7 @@ def _write_flan_tree(root: str) -> None:
         f.write(f"PATTERNS = {patterns!r}\n")
     # flan/v2/templates.py: other wording, and v2's alias statements.
     v2 = {k: [("V2|" + i, t) for i, t in v] for k, v in patterns.items() if k != "rte"}
+    v2.update({k: [("V2|" + i, t) for i, t in v] for k, v in flan2022_flan.PATTERNS.items()})
     with open(os.path.join(root, "flan", "v2", "templates.py"), "w") as f:
         f.write(f"import copy\nPATTERNS = {v2!r}\nPATTERNS['rte'] = PATTERNS['cb']\n")
 

@@ -33,7 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEMO_DATA_DIR", "FLANJAX_DEMO_DATA_DIR", "where the bundled demo datasets are built", "~/.cache/flanjax/tfds"),
     Setting("FLAN_SOURCE_DIR", "FLANJAX_FLAN_SOURCE_DIR", "a checkout of google-research/FLAN (original prompts)"),
     Setting("PROMPTSOURCE_TEMPLATES_DIR", "FLANJAX_PROMPTSOURCE_TEMPLATES_DIR", "promptsource's promptsource/templates directory"),
-    Setting("SNI_DIR", "FLANJAX_SNI_DIR", "Super-NaturalInstructions task JSON files (natural-instructions/tasks)"),
+    Setting("SNI_DIR", "FLANJAX_SNI_DIR", "Super-NaturalInstructions task JSON files (natural-instructions/tasks), or the checkout itself (tasks/ + splits/)"),
     Setting("SNI_SPLIT", "FLANJAX_SNI_SPLIT", "an SNI split file (splits/default/train_tasks.txt)"),
     Setting("SNI_MAX_PER_TASK", "FLANJAX_SNI_MAX_PER_TASK", "instances read per SNI task (Flan 2022's cap)", "5000"),
     Setting("COT_DATA_DIR", "FLANJAX_COT_DATA_DIR", "Flan 2022 CoT TSVs (flan/v2/cot_data)"),
@@ -43,7 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MMLU_DIR", "FLANJAX_MMLU_DIR", "MMLU's CSV release (dev/ and test/); else cais/mmlu"),
     Setting("MMLU_COT_PROMPTS", "FLANJAX_MMLU_COT_PROMPTS", "Flan 2022's mmlu-cot.json"),
     Setting("BBH_DIR", "FLANJAX_BBH_DIR", "a BIG-Bench-Hard checkout (bbh/, cot-prompts/)"),
-    Setting("MGSM_DIR", "FLANJAX_MGSM_DIR", "MGSM files; else juletxara/mgsm"),
+    Setting("MGSM_DIR", "FLANJAX_MGSM_DIR", "MGSM files (url-nlp's mgsm/ as released, or {lang}/{split}.jsonl); else juletxara/mgsm"),
     Setting("TYDIQA_EXEMPLARS", "FLANJAX_TYDIQA_EXEMPLARS", "JSON-lines TyDiQA 1-shot exemplars"),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
