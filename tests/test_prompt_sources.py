@@ -47,6 +47,16 @@ def _flan_tree(tmp_path, text: str = FLAN_FILE) -> str:
     return str(root)
 
 
+@pytest.fixture(autouse=True)
+def _keep_prompt_record():
+    # These tests read fake sources; the process-wide record of prompts stays as it was.
+    saved = {k: {"prompts": v["prompts"], "files": dict(v["files"])}
+             for k, v in sources._USED.items()}  # pylint: disable=protected-access
+    yield
+    sources._USED.clear()  # pylint: disable=protected-access
+    sources._USED.update(saved)  # pylint: disable=protected-access
+
+
 @pytest.fixture
 def flan_dir(tmp_path):
     root = _flan_tree(tmp_path)
@@ -104,7 +114,9 @@ def test_flan2021_entry_takes_flan_source_patterns_and_records_hash(flan_dir):
     assert got.inputs == 'P.\n\nSRC can we conclude "H"?\n\nOPTIONS:\n- yes\n- no'
     assert got.targets == "yes"
     record = sources.prompt_sources()["flan2021"]
-    assert record["prompts"].endswith(sources.FLAN)
+    assert record["prompts"] == "flanjax+google-research/FLAN"  # own entries, then this one
+    common.templates_for("rte", "rte", own, "rte")
+    assert sources.prompt_sources()["flan2021"]["prompts"] == "flanjax+google-research/FLAN"
     digest = hashlib.sha256(FLAN_FILE.encode("utf-8")).hexdigest()
     assert record["files"][path] == digest
     # A key the file lacks fails naming the file and the entry; no fallback to `own`.

@@ -59,8 +59,9 @@ def record(collection: str, prompts: str, path: Optional[str] = None) -> None:
     """Notes that `collection` uses `prompts` (and, for a source, the file at `path`)."""
     with _LOCK:
         entry = _USED.setdefault(collection, {"prompts": prompts, "files": {}})
-        if entry["prompts"] != prompts:
-            entry["prompts"] = f"{entry['prompts']}+{prompts}"
+        kinds = entry["prompts"].split("+")
+        if prompts not in kinds:  # a collection with entries of both kinds: "flanjax+..."
+            entry["prompts"] = "+".join(kinds + [prompts])
         if path is not None:
             entry["files"][os.path.abspath(path)] = file_sha256(path)
 
