@@ -251,9 +251,14 @@ def _references(example: Mapping[str, Any], cot: bool) -> Union[str, list[str]]:
 
 
 def evaluate_task(
-    config: T5Config, params: Any, task: EvalTask, settings: EvalSettings = EvalSettings()
+    config: T5Config, params: Any, task: EvalTask, settings: EvalSettings = EvalSettings(),
+    examples: Optional[Sequence[dict[str, Any]]] = None,
 ) -> TaskResult:
-    """Scores one eval task; see the module docstring for how the mode is chosen."""
+    """Scores one eval task; see the module docstring for how the mode is chosen.
+
+    `examples`: the task's examples as `load_examples` returned them for these settings
+    (the in-training evaluator reads them once); None reads them here.
+    """
     if settings.mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {settings.mode!r}")
     start = time.time()
@@ -261,8 +266,9 @@ def evaluate_task(
     check_vocabulary(config, vocabulary, task.name)
     lengths = dict(settings.lengths)
     trimmed_before = render_lib.trimmed_counts().get(task.name, 0)
-    examples = load_examples(task, max_examples=settings.max_examples, lengths=lengths,
-                             use_cached=settings.use_cached)
+    if examples is None:
+        examples = load_examples(task, max_examples=settings.max_examples, lengths=lengths,
+                                 use_cached=settings.use_cached)
     dropped = render_lib.trimmed_counts().get(task.name, 0) - trimmed_before
     if dropped:
         logging.warning(

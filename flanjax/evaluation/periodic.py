@@ -80,12 +80,14 @@ def evaluate_budgeted(
     *,
     examples_per_cluster: Optional[int] = None,
     mesh: Optional[batching.EvalMesh] = None,
+    examples: Optional[Mapping[str, Sequence[dict[str, Any]]]] = None,
 ) -> dict[str, Any]:
     """`heldout.evaluate` with each task capped by `task_caps`, sharded on `mesh` if given.
 
     The one scoring path of `flanjax.eval` and of the in-training evaluation: the
     parameters are placed with their partitioned shardings (a no-op for the trainer's
-    parameters) and every task is scored inside the mesh and rules context.
+    parameters) and every task is scored inside the mesh and rules context. `examples`:
+    {task name: its capped examples}, read beforehand (None: read here, as flanjax.eval).
     """
     caps = task_caps(tasks, examples_per_cluster, settings.max_examples)
     if mesh is not None:
@@ -94,7 +96,8 @@ def evaluate_budgeted(
     with batching.mesh_scope(mesh):
         for task in tasks:
             task_settings = dataclasses.replace(settings, max_examples=caps[task.name])
-            results.append(heldout.evaluate_task(config, params, task, task_settings))
+            task_examples = None if examples is None else examples[task.name]
+            results.append(heldout.evaluate_task(config, params, task, task_settings, task_examples))
     out = {"tasks": [r.to_dict() for r in results], **heldout.aggregate(results)}
     if mesh is not None:
         out["mesh"] = {**mesh.shape, "rules": mesh.rules_name}
@@ -268,7 +271,7 @@ class PeriodicEvaluator:
         assert self.config is not None, "prepare() first"
         return evaluate_budgeted(
             self.config, params, self.tasks, self.settings,
-            examples_per_cluster=self.examples_per_cluster, mesh=self.mesh,
+            examples_per_cluster=self.examples_per_cluster, mesh=self.mesh, examples=self._examples,
         )
 
     def __call__(self, step: int, params: Any) -> dict[str, float]:

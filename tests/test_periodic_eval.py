@@ -1,0 +1,165 @@
+"""Held-out evaluation while training (flanjax.evaluation.periodic), its curve and keep-best.
+
+The in-training numbers are checked against an independent reference: `flanjax.eval` on
+the checkpoint the same run saved at that step. This file is also the worker of the
+multi-device check: `python tests/test_periodic_eval.py mesh`.
+"""
+
+import json
+import os
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from _train_helpers import finish, spawn, subprocess_env
+
+LENGTHS = (("inputs", 128), ("targets", 32))
+
+
+def _fake_tasks(counts):
+    from flanjax.evaluation.heldout import EvalTask
+
+    out = []
+    for cluster, n in counts.items():
+        entry = types.SimpleNamespace(cluster=cluster, name=f"{cluster}_ds")
+        out += [EvalTask(f"{cluster}_ds_zs:{i}", entry, "zs", str(i)) for i in range(n)]
+    return out
+
+
+def test_cluster_budget_is_split_over_its_tasks():
+    from flanjax.evaluation.periodic import task_caps
+
+    tasks = _fake_tasks({"nli": 4, "sentiment": 3})
+    caps = task_caps(tasks, 20, None)
+    assert [caps[t.name] for t in tasks] == [5] * 4 + [6] * 3
+    caps = task_caps(tasks, 20, 4)  # MAX_EVAL_EXAMPLES caps every template
+    assert set(caps.values()) == {4}
+    assert set(task_caps(tasks, 2, None).values()) == {1}  # at least one example a task
+    assert set(task_caps(tasks, None, None).values()) == {None}
+    with pytest.raises(ValueError, match="EVAL_EXAMPLES_PER_CLUSTER must be a positive"):
+        task_caps(tasks, 0, None)
+
+
+def test_keep_best_names_resolve_or_list_the_choices():
+    from flanjax.evaluation.periodic import metric_key
+
+    clusters, datasets = ["nli", "sentiment"], ["demo_entailment", "demo_reviews"]
+    assert metric_key("nli", clusters, datasets) == "cluster/nli/mean"
+    assert metric_key("nli/median", clusters, datasets) == "cluster/nli/median"
+    assert metric_key("demo_reviews/iqr", clusters, datasets) == "dataset/demo_reviews/iqr"
+    assert metric_key("overall", clusters, datasets) == "overall"
+    with pytest.raises(ValueError, match=r"KEEP_BEST='nlii' names no held-out score.*nli, sentiment"):
+        metric_key("nlii", clusters, datasets)
+
+
+def test_missing_data_fails_at_construction_naming_the_cluster(monkeypatch):
+    from flanjax.data.bundled import ensure_prepared
+    from flanjax.data.sources import DatasetNotPreparedError
+    from flanjax.evaluation import heldout, periodic
+
+    ensure_prepared()
+    real = heldout.load_examples
+
+    def load(task, **kwargs):
+        if task.entry.cluster == "sentiment":
+            raise DatasetNotPreparedError("TFDS dataset 'x' is not prepared in /nowhere. Build it with `tfds build x`")
+        return real(task, **kwargs)
+
+    monkeypatch.setattr(heldout, "load_examples", load)
+    with pytest.raises(periodic.PeriodicEvalDataError) as info:
+        periodic.PeriodicEvaluator("nli,sentiment", collection="demo", examples_per_cluster=2,
+                                   settings=heldout.EvalSettings(lengths=LENGTHS))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("held-out cluster 'sentiment': cannot read demo_reviews")
+    assert "tfds build x" in message and "drop 'sentiment' from EVAL_ON" in message
+
+
+def test_curve_keeps_the_last_record_of_a_step_and_plots(tmp_path):
+    from flanjax.evaluation import curves
+
+    rows = [{"step": 0, "heldout/cluster/nli/mean": 30.0}, {"step": 10, "eval/cross_entropy": 2.0},
+            {"step": 10, "heldout/cluster/nli/mean": 40.0}, {"step": 10, "heldout/cluster/nli/mean": 45.0}]
+    with open(tmp_path / curves.EVAL_FILE, "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 2')  # torn last line
+    with open(tmp_path / curves.TRAIN_FILE, "w") as f:
+        f.write("".join(json.dumps({"step": s, "loss": 5.0 - s / 10}) + "\n" for s in (5, 10)))
+    assert curves.prefixed(curves.read_jsonl(str(tmp_path / curves.EVAL_FILE)), "heldout") == {
+        0: {"cluster/nli/mean": 30.0}, 10: {"cluster/nli/mean": 45.0}}
+    path = curves.plot_run(str(tmp_path))
+    assert path == str(tmp_path / curves.CURVE_FILE) and os.path.getsize(path) > 1000
+
+
+def test_best_step_survives_rotation_and_resolves(tmp_path):
+    from flanjax.train import best_checkpoint as best_lib
+
+    assert best_lib.surplus_steps([1, 2, 3, 4, 5], 2, {2}) == [1, 3]
+    assert best_lib.surplus_steps([1, 2, 3], None, set()) == []
+    run = str(tmp_path)
+    for step in (2, 5, 6):
+        os.makedirs(os.path.join(run, "checkpoints", str(step)))
+    os.makedirs(os.path.join(run, "checkpoints", "7.orbax-checkpoint-tmp-1"))  # unfinished save
+    with pytest.raises(best_lib.StepNotFoundError, match="no best checkpoint.*KEEP_BEST"):
+        best_lib.resolve_step(run, "best")
+    best = best_lib.BestCheckpoint.load(run, "cluster/nli/mean")
+    assert best.improves(10.0)
+    best.record(2, 10.0)
+    assert not best.improves(10.0) and best.improves(10.5)
+    assert best_lib.resolve_step(run, "best") == 2
+    assert best_lib.resolve_step(run, "latest") == best_lib.resolve_step(run, None) == 6
+    assert best_lib.resolve_step(run, "5") == 5
+    with pytest.raises(best_lib.StepNotFoundError, match=r"No step 3 .*steps: \[2, 5, 6\]"):
+        best_lib.resolve_step(run, 3)
+    # A resumed run keeps its best only if it was kept by the same metric.
+    assert best_lib.BestCheckpoint.load(run, "cluster/nli/mean").step == 2
+    assert best_lib.BestCheckpoint.load(run, "overall").step is None
+
+
+# -- sharded: the multi-device mesh gives the one-device scores ---------------------------
+
+
+def test_mesh_scores_equal_one_device(tmp_path):
+    (out,) = finish([spawn(__file__, ["mesh", tmp_path], subprocess_env(8))], timeout=500)
+    assert "PERIODIC_MESH_OK" in out, out[-3000:]
+
+
+def _mesh_worker(tmp: str) -> None:
+    import jax
+
+    from flanjax.data.bundled import ensure_prepared
+    from flanjax.evaluation import heldout, periodic
+    from flanjax.model import T5Config, init_params
+    from flanjax.train import partitioning
+
+    assert jax.device_count() == 8
+    ensure_prepared()
+    config = T5Config.tiny(vocab_size=896, dtype="float32")
+    params = jax.device_get(init_params(config, jax.random.key(3)))
+    evaluator = periodic.PeriodicEvaluator(
+        "nli", collection="demo", examples_per_cluster=27,
+        settings=heldout.EvalSettings(lengths=LENGTHS, batch_size=5), plot=False,
+    )
+    runs = {}
+    for shape, rules in (((1, 1), "data_parallel"), ((4, 2), "fsdp_tp"), ((8, 1), "data_parallel")):
+        devices = jax.devices()[:1] if shape == (1, 1) else None
+        mesh = partitioning.make_mesh(shape, devices)
+        evaluator.prepare(config, mesh, rules)
+        runs[shape] = evaluator.evaluate(params)
+    one = runs[(1, 1)]
+    assert one["tasks"] and all(t["num_examples"] == 3 for t in one["tasks"])
+    for shape, results in runs.items():
+        assert results["mesh"]["data"] * results["mesh"]["model"] == shape[0] * shape[1]
+        assert periodic.curve_scalars(results) == periodic.curve_scalars(one), shape
+        for a, b in zip(results["tasks"], one["tasks"]):
+            assert a["task"] == b["task"] and a["values"] == b["values"], (shape, a, b)
+            assert [s["prediction"] for s in a["samples"]] == [s["prediction"] for s in b["samples"]]
+    print("PERIODIC_MESH_OK", flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "mesh":
+        _mesh_worker(sys.argv[2])
+    sys.stdout.flush()
+    os._exit(0)
