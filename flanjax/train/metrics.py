@@ -95,6 +95,27 @@ class _EventWriter:
         self._writer.close()
 
 
+def cut_after(path: str, step: int) -> None:
+    """Drops a jsonl file's records past `step` (and a torn last line).
+
+    A run resumed from step S repeats the steps after S; their earlier records (logged
+    before the stop, after the checkpoint) go, so every curve has each step once.
+    """
+    if not os.path.exists(path):
+        return
+    kept = []
+    with open(path) as f:
+        for line in f:
+            try:
+                if int(json.loads(line)["step"]) <= step:
+                    kept.append(line if line.endswith("\n") else line + "\n")
+            except (ValueError, KeyError, TypeError):
+                continue
+    with open(path + ".tmp", "w") as f:
+        f.writelines(kept)
+    os.replace(path + ".tmp", path)
+
+
 class MetricsLogger:
     """Writes on process 0 only: jsonl files, TensorBoard events and stdout."""
 
@@ -107,6 +128,7 @@ class MetricsLogger:
         num_devices: int,
         peak_flops: float | None = None,
         total_steps: int | None = None,
+        resume_step: int | None = None,
     ) -> None:
         self.is_writer = jax.process_index() == 0
         self.flops_per_step = flops_per_step
@@ -119,6 +141,9 @@ class MetricsLogger:
         self._eval_jsonl = None
         if self.is_writer:
             os.makedirs(model_dir, exist_ok=True)
+            if resume_step is not None:
+                for name in ("train_metrics.jsonl", "eval_metrics.jsonl"):
+                    cut_after(os.path.join(model_dir, name), resume_step)
             self._writer = _EventWriter(os.path.join(model_dir, "tensorboard"))
             self._jsonl = open(os.path.join(model_dir, "train_metrics.jsonl"), "a")
             # Validation and held-out records go to their own file, so that every line of
