@@ -117,6 +117,80 @@ def test_best_step_survives_rotation_and_resolves(tmp_path):
     assert best_lib.BestCheckpoint.load(run, "overall").step is None
 
 
+# -- training: the loop's curve, flanjax.eval on its checkpoints, keep-best, resume -------
+
+
+def _train(model_dir, **kwargs):
+    import gin
+
+    from flanjax.evaluation import heldout, periodic
+    from flanjax.train import loop
+    from _train_helpers import tiny_config
+
+    # A new evaluator each call, as a new process (a resumed run) builds one.
+    evaluator = periodic.PeriodicEvaluator(
+        "nli", collection="demo", examples_per_cluster=18, model_dir=model_dir,
+        settings=heldout.EvalSettings(lengths=LENGTHS, batch_size=8),
+    )
+    gin.clear_config()
+    gin.bind_parameter("make_schedule.kind", "constant")
+    gin.bind_parameter("make_schedule.learning_rate", 0.05)
+    try:
+        return loop.train(
+            model_config=tiny_config(vocab_size=896), mixture_or_task_name="demo_minus_nli",
+            task_feature_lengths=dict(LENGTHS), batch_size=8, train_steps=6, model_dir=model_dir,
+            log_period=1, checkpoint_period=2, eval_period=2, eval_batches=1, keep_checkpoints=1,
+            async_checkpointing=False, periodic_eval=evaluator,
+            keep_best=evaluator.metric_key("nli"), **kwargs,
+        )
+    finally:
+        gin.clear_config()
+
+
+def _eval_of_checkpoint(model_dir, step, out_dir):
+    """The independent reference: `flanjax.eval` on the run's saved checkpoint of `step`."""
+    from flanjax import eval as eval_lib
+
+    return eval_lib.evaluate(
+        checkpoint_path=model_dir, output_dir=out_dir, eval_on="nli", collection="demo",
+        task_feature_lengths=dict(LENGTHS), batch_size=8, max_examples=2, checkpoint_step=step,
+    )
+
+
+def test_training_curve_equals_eval_of_checkpoints_keeps_best_and_resumes(tmp_path, capsys):
+    from flanjax.data.bundled import ensure_prepared
+    from flanjax.evaluation import curves, periodic
+    from flanjax.train import best_checkpoint as best_lib
+
+    ensure_prepared()
+    run = str(tmp_path / "run")
+    first = _train(run, stop_after_steps=3)  # stops after step 3; the last checkpoint is step 2
+    assert first.step == 3
+    out = capsys.readouterr().out
+    assert "[eval] held-out nli every 2 steps" in out and "9 tasks, 18 examples" in out
+    assert "[eval] eval every 2 steps, about " in out and "% of training time" in out
+    _train(run)  # resumes from step 2: steps 3..6 again
+    evals = curves.read_jsonl(os.path.join(run, curves.EVAL_FILE))
+    held = [r["step"] for r in evals if "heldout/overall" in r]
+    assert held == [0, 2, 4, 6], held  # the start point once, step 2 not repeated after resume
+    train_steps = [r["step"] for r in curves.read_jsonl(os.path.join(run, curves.TRAIN_FILE))]
+    assert train_steps == [1, 2, 3, 4, 5, 6], train_steps
+    assert os.path.getsize(os.path.join(run, curves.CURVE_FILE)) > 1000
+
+    curve = curves.prefixed(evals, "heldout")
+    scores = {s: curve[s]["cluster/nli/mean"] for s in (2, 4, 6)}
+    best_step = max(scores, key=lambda s: (scores[s], -s))  # the first best on ties
+    assert best_lib.read_best(run)["step"] == best_step
+    # The last checkpoint and the best one; rotation (keep 1) deleted the rest.
+    assert best_lib.saved_steps(run) == sorted({best_step, 6})
+    assert best_lib.resolve_step(run, "best") == best_step
+
+    for step in sorted({best_step, 6}):
+        reference = _eval_of_checkpoint(run, step, str(tmp_path / f"eval{step}"))
+        assert periodic.curve_scalars(reference) == curve[step], step
+        assert all(t["num_examples"] == 2 for t in reference["tasks"])
+
+
 # -- sharded: the multi-device mesh gives the one-device scores ---------------------------
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 BEST_FILE = "best_checkpoint.json"
 CHECKPOINTS_SUBDIR = "checkpoints"
@@ -113,3 +113,16 @@ def surplus_steps(steps: list[int], keep_last: Optional[int], protected: set[int
         return []
     newest = set(sorted(steps)[-keep_last:]) if keep_last > 0 else set()
     return [s for s in sorted(steps) if s not in newest and s not in protected]
+
+
+def rotate(checkpointer: Any, keep_last: Optional[int], protected: set[int]) -> list[int]:
+    """Deletes a run's finished steps beyond the newest `keep_last`, sparing `protected`.
+
+    Replaces orbax's `max_to_keep` when a best checkpoint is kept (orbax's rotation would
+    delete it once it is no longer among the newest). Every process calls it (orbax's
+    delete is collective); returns the deleted steps.
+    """
+    doomed = surplus_steps(checkpointer.all_steps(), keep_last, protected)
+    for step in doomed:
+        checkpointer.manager.delete(step)
+    return doomed

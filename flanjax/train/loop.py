@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -20,16 +20,18 @@ import numpy as np
 from flanjax.data import cache as cache_lib
 from flanjax.data.templates import sources as prompt_sources
 from flanjax.model import T5Config, flops_per_token
-from flanjax import checkpoints as ckpt_lib
+from flanjax.train import checkpoints as ckpt_lib
+from flanjax.train import best_checkpoint as best_lib
+from flanjax.train import heldout_eval
 from flanjax.train import input_pipeline
 from flanjax.train import metrics as metrics_lib
 from flanjax.train import optimizers
 from flanjax import partitioning
 from flanjax.train.trainer import LossConfig, Trainer
 
-# A held-out evaluation callable (the evaluation package plugs one in through gin):
-#   hook(step, params, model_config) -> {metric: float} or None
-EvalHook = Callable[[int, Any, T5Config], Mapping[str, float] | None]
+# Held-out evaluation comes in as a callback (`heldout_eval.PeriodicEval`): the train
+# command builds it from flanjax.evaluation; training never imports evaluation.
+PeriodicEval = heldout_eval.PeriodicEval
 
 
 class NonFiniteLossError(RuntimeError):
@@ -84,7 +86,9 @@ def train(
     eval_period: int = 0,
     eval_batches: int = 4,
     eval_split: str = "validation",
-    eval_hook: EvalHook | None = None,
+    periodic_eval: PeriodicEval | None = None,
+    keep_best: str | None = None,
+    eval_at_start: bool = True,
     heldout_cluster: str | None = None,
     mesh_shape: Sequence[int] = (-1, 1),
     logical_rules: str | Sequence[tuple[str, Any]] = "data_parallel",
@@ -108,8 +112,18 @@ def train(
     `host_batches` (tests) replaces the seqio stream by any iterable of this process's
     rows; it must already start at the resumed step. `stop_after_steps` ends the run
     early, as if interrupted (tests of resumption).
+
+    `periodic_eval` (built by the train command from EVAL_ON, see `heldout_eval`) scores
+    held-out clusters with the parameters in memory every `eval_period` steps (and at the
+    start step unless `eval_at_start=False` or the curve has it); `keep_best` (a key of its
+    scores) keeps the best checkpoint by it beside the last `keep_checkpoints`.
     """
     model_dir = os.path.abspath(model_dir)
+    if keep_best and periodic_eval is None:
+        raise ValueError(
+            f"KEEP_BEST={keep_best!r} needs held-out scores: set EVAL_ON (and EVAL_PERIOD) or "
+            "leave KEEP_BEST unset"
+        )
     rules = partitioning.get_rules(logical_rules)
     mesh = partitioning.make_mesh(mesh_shape)
     dp = partitioning.data_parallel_size(mesh, rules)
@@ -140,7 +154,9 @@ def train(
     loss_config = LossConfig(z_loss, label_smoothing, loss_normalizing_factor)
     trainer = Trainer(model_config, tx, schedule, mesh, rules, shapes, loss_config, num_microbatches)
     checkpointer = ckpt_lib.Checkpointer(
-        model_dir, period=checkpoint_period, max_to_keep=keep_checkpoints, async_save=async_checkpointing
+        model_dir, period=checkpoint_period, async_save=async_checkpointing,
+        # With KEEP_BEST, rotation is done here (best_lib.rotate) so that it spares the best.
+        max_to_keep=None if keep_best else keep_checkpoints,
     )
     ckpt_lib.write_model_config(model_dir, model_config)
     if jax.process_index() == 0:  # which prompts (own or the papers' files, with hashes)
@@ -190,6 +206,7 @@ def train(
         num_devices=mesh.size,
         peak_flops=peak_flops,
         total_steps=train_steps,
+        resume_step=start_step if latest is not None else None,
     )
     logger.log_text(
         f"[train] {mixture_or_task_name}: steps {start_step}->{train_steps}, batch {batch_size}, "
@@ -198,6 +215,25 @@ def train(
         f"{jax.process_count()} process(es), {origin}"
         + (f"; {plan.log_line()}" if ds is not None and (plan := cache_lib.last_plan(mixture_or_task_name, "train")) else "")
     )
+
+    heldout = None
+    if periodic_eval is not None:
+        best = best_lib.BestCheckpoint.load(model_dir, keep_best, up_to_step=start_step) if keep_best else None
+        heldout = heldout_eval.HeldoutSchedule(
+            periodic_eval, period=eval_period, logger=logger, flops_per_step=logger.flops_per_step,
+            keep_best=keep_best, best=best,
+        )
+        heldout.start(model_config, mesh, logical_rules, start_step=start_step, params=state.params,
+                      at_start=eval_at_start)
+
+    def save(step: int, *, wait: bool = False) -> None:
+        check_finite()
+        if step not in checkpointer.all_steps():
+            checkpointer.save(step, state, force=True)
+        if wait:
+            checkpointer.wait()
+        if keep_best:
+            best_lib.rotate(checkpointer, keep_checkpoints, best.protected())
 
     watcher = ckpt_lib.PreemptionWatcher()
     window: list = []
@@ -239,22 +275,30 @@ def train(
                 seconds = elapsed / window_steps if window_steps else float("nan")
                 last_record = logger.log_train(step, mean, seconds, mean.get("num_examples", 0.0))
                 window, window_steps, timer = [], 0, time.perf_counter()
+                if heldout is not None:
+                    heldout.estimate(seconds)  # once, from the first timed window
             if eval_period and (step % eval_period == 0 or step == train_steps):
-                _evaluate(trainer, state, val_batches, eval_hook, logger, step, model_config)
+                _validate(trainer, state, val_batches, logger, step)
+                if heldout is not None:
+                    scores = heldout.evaluate(step, state.params)
+                    if heldout.new_best(step, scores):
+                        # Saved and finished before the file names it: `best` always exists.
+                        save(step, wait=True)
+                        last_saved = step
+                        heldout.record_best(step, scores, write=jax.process_index() == 0)
                 timer = time.perf_counter()
             if watcher.should_stop(step):
-                check_finite()
-                checkpointer.save(step, state, force=True)
-                checkpointer.wait()
+                save(step, wait=True)
                 last_saved = step
                 logger.log_text(f"[train] SIGTERM: saved step {step} in {checkpointer.directory}; stopping")
                 status = "preempted"
                 break
             if step % checkpoint_period == 0 or step == train_steps:
-                check_finite()
-                checkpointer.save(step, state, force=True)
+                save(step)
                 last_saved = step
         checkpointer.wait()
+        if keep_best:
+            best_lib.rotate(checkpointer, keep_checkpoints, best.protected())
         _log_data_counts(logger)
     finally:
         watcher.restore_handler()
@@ -264,7 +308,8 @@ def train(
     return TrainResult(step=step, status=status, last_metrics=last_record, state=state)
 
 
-def _evaluate(trainer, state, val_batches, eval_hook, logger, step, model_config) -> None:
+def _validate(trainer, state, val_batches, logger, step) -> None:
+    """Validation loss and token accuracy of the training mixture's eval split."""
     if val_batches:
         totals: dict[str, float] = {}
         for batch in val_batches:
@@ -279,10 +324,6 @@ def _evaluate(trainer, state, val_batches, eval_hook, logger, step, model_config
                 "num_tokens": totals["num_tokens"],
             },
         )
-    if eval_hook is not None:
-        result = eval_hook(step, state.params, model_config)
-        if result:
-            logger.log_eval(step, result, prefix="heldout")
 
 
 def _log_data_counts(logger) -> None:
