@@ -111,12 +111,114 @@ class Checkpointer:
             raise FileNotFoundError(f"no checkpoint in {self.directory}")
         return self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
 
+    def rotate(self, keep_last: int | None, protected: set[int]) -> list[int]:
+        """Deletes finished steps beyond the newest `keep_last`, sparing `protected` (the
+        best step): orbax's `max_to_keep` would delete the best once it is not among the
+        newest. Every process calls it (orbax's delete is collective); the deleted steps."""
+        doomed = surplus_steps(self.all_steps(), keep_last, protected)
+        for step in doomed:
+            self.manager.delete(step)
+        return doomed
+
     def wait(self) -> None:
         self.manager.wait_until_finished()
 
     def close(self) -> None:
         self.manager.wait_until_finished()
         self.manager.close()
+
+
+# --------------------------------------------------- the best step, and steps by name
+# `KEEP_BEST` keeps the step whose periodic held-out score was highest (the first on ties)
+# beside the newest `keep_checkpoints`; MODEL_DIR/best_checkpoint.json names it, and
+# `resolve_step(model_dir, "best")` reads it (flanjax.eval CHECKPOINT_STEP='best',
+# `convert --to_hf`).
+BEST_FILE = "best_checkpoint.json"
+
+
+def saved_steps(model_dir: str) -> list[int]:
+    """Finished orbax steps of a run (temporary folders of unfinished saves are skipped)."""
+    directory = os.path.join(os.path.abspath(model_dir), CHECKPOINTS_SUBDIR)
+    if not os.path.isdir(directory):
+        return []
+    return sorted(int(n) for n in os.listdir(directory)
+                  if n.isdigit() and os.path.isdir(os.path.join(directory, n)))
+
+
+def read_best(model_dir: str) -> Optional[dict]:
+    """{"step", "metric", "value"} of MODEL_DIR/best_checkpoint.json, or None."""
+    path = os.path.join(os.path.abspath(model_dir), BEST_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def resolve_step(model_dir: str, step: int | str | None = "latest") -> int:
+    """A run's checkpoint step: 'latest' (or None), 'best', or a number (or digits) it holds."""
+    steps = saved_steps(model_dir)
+    where = os.path.join(os.path.abspath(model_dir), CHECKPOINTS_SUBDIR)
+    if not steps:
+        raise CheckpointNotFoundError(f"{where} holds no finished checkpoint yet.")
+    if step is None or step == "latest":
+        return steps[-1]
+    if step == "best":
+        best = read_best(model_dir)
+        if best is None:
+            raise CheckpointNotFoundError(
+                f"{model_dir} has no best checkpoint ({BEST_FILE}): train with "
+                "--gin.KEEP_BEST=<cluster> and EVAL_PERIOD > 0, or give a step number"
+            )
+        step = best["step"]
+    elif isinstance(step, str):
+        if not step.isdigit():
+            raise CheckpointNotFoundError(f"step {step!r} is neither 'best', 'latest' nor a number.")
+        step = int(step)
+    if int(step) not in steps:
+        raise CheckpointNotFoundError(f"No step {step} in {where}; steps: {steps}.")
+    return int(step)
+
+
+def surplus_steps(steps: list[int], keep_last: int | None, protected: set[int]) -> list[int]:
+    """Steps rotation deletes: all but the newest `keep_last` and the protected ones."""
+    if keep_last is None:
+        return []
+    newest = set(sorted(steps)[-keep_last:]) if keep_last > 0 else set()
+    return [s for s in sorted(steps) if s not in newest and s not in protected]
+
+
+class BestCheckpoint:
+    """The best step so far by a held-out score `metric` (higher is better for all of them).
+
+    The trainer calls `record` only after that step's checkpoint finished saving, so the
+    file never names a missing step; it is written atomically, on process 0.
+    """
+
+    def __init__(self, model_dir: str, metric: str, step: int | None = None, value: float | None = None):
+        self.model_dir, self.metric, self.step, self.value = os.path.abspath(model_dir), metric, step, value
+
+    @classmethod
+    def load(cls, model_dir: str, metric: str, *, up_to_step: int | None = None) -> "BestCheckpoint":
+        """The recorded best of a resumed run, if it was kept by the same metric."""
+        best = read_best(model_dir)
+        if best and best.get("metric") == metric and (up_to_step is None or best["step"] <= up_to_step):
+            return cls(model_dir, metric, int(best["step"]), float(best["value"]))
+        return cls(model_dir, metric)
+
+    def improves(self, value: float) -> bool:
+        return self.value is None or value > self.value
+
+    def record(self, step: int, value: float, *, write: bool = True) -> None:
+        self.step, self.value = int(step), float(value)
+        if write:
+            os.makedirs(self.model_dir, exist_ok=True)
+            path = os.path.join(self.model_dir, BEST_FILE)
+            with open(path + ".tmp", "w") as f:
+                json.dump({"step": self.step, "metric": self.metric, "value": self.value}, f)
+            os.replace(path + ".tmp", path)
+
+    def protected(self) -> set[int]:
+        return set() if self.step is None else {self.step}
 
 
 def write_model_config(model_dir: str, config: T5Config) -> None:
@@ -212,7 +314,7 @@ def _is_hf_dir(path: str) -> bool:
 
 
 def load_model(
-    path: str, *, step: Optional[int] = None, mesh: Optional[Any] = None, **config_overrides: Any
+    path: str, *, step: int | str | None = None, mesh: Optional[Any] = None, **config_overrides: Any
 ) -> tuple[T5Config, Any]:
     """(config, params) from a MODEL_DIR, a converted checkpoint or a Hugging Face dir.
 
@@ -263,24 +365,21 @@ def _read_config(config_file: str) -> T5Config:
 
 
 def _load_training_run(
-    path: str, step: Optional[int], mesh: Optional[Any] = None
+    path: str, step: int | str | None, mesh: Optional[Any] = None
 ) -> Optional[tuple[T5Config, Any]]:
-    """The parameters of a `flanjax.train` MODEL_DIR: checkpoints/{step}/ + flanjax_config.json."""
+    """The parameters of a `flanjax.train` MODEL_DIR: checkpoints/{step}/ + flanjax_config.json.
+
+    `step`: None or 'latest', 'best' (KEEP_BEST's), or a number (`resolve_step`).
+    """
 
     run_dir = os.path.join(path, CHECKPOINTS_SUBDIR)
     config_file = os.path.join(path, CONFIG_FILE)
     if not (os.path.isdir(run_dir) and os.path.exists(config_file)):
         return None
     config = _read_config(config_file)
+    step = resolve_step(path, step)
     manager = ocp.CheckpointManager(run_dir)
     try:
-        steps = list(manager.all_steps())
-        if not steps:
-            raise CheckpointNotFoundError(f"{run_dir} holds no finished checkpoint yet.")
-        if step is None:
-            step = manager.latest_step()
-        elif step not in steps:
-            raise CheckpointNotFoundError(f"No step {step} in {run_dir}; steps: {sorted(steps)}.")
         step_dir = os.path.join(run_dir, str(step), "default")
         if mesh is not None:
             return config, _restore_run_params_sharded(step_dir, config, mesh)

@@ -30,7 +30,9 @@ def test_demo_from_hf_init(tmp_path, capsys, monkeypatch):
     assert "| minus_nli | nli | held out |" in stdout
     assert "| minus_nli | sentiment | seen |" in stdout
     assert f"from {hf_dir}" in stdout
+    assert "held-out curve while training: " in stdout
     for name in ("results.md", "results.json", "datasets.png", "heldout_vs_clusters.png",
-                 "init/flanjax_config.json", "minus_nli/train_metrics.jsonl"):
+                 "init/flanjax_config.json", "minus_nli/train_metrics.jsonl",
+                 "minus_nli/heldout_curve.png"):
         assert os.path.exists(os.path.join(out, name)), name
     assert os.listdir(os.path.join(out, "minus_nli", "tensorboard"))

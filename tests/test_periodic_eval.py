@@ -5,6 +5,7 @@ the checkpoint the same run saved at that step. This file is also the worker of 
 multi-device check: `python tests/test_periodic_eval.py mesh`.
 """
 
+import functools
 import json
 import os
 import sys
@@ -93,7 +94,7 @@ def test_curve_keeps_the_last_record_of_a_step_and_plots(tmp_path):
 
 
 def test_best_step_survives_rotation_and_resolves(tmp_path):
-    from flanjax.train import best_checkpoint as best_lib
+    from flanjax import checkpoints as best_lib
 
     assert best_lib.surplus_steps([1, 2, 3, 4, 5], 2, {2}) == [1, 3]
     assert best_lib.surplus_steps([1, 2, 3], None, set()) == []
@@ -101,7 +102,7 @@ def test_best_step_survives_rotation_and_resolves(tmp_path):
     for step in (2, 5, 6):
         os.makedirs(os.path.join(run, "checkpoints", str(step)))
     os.makedirs(os.path.join(run, "checkpoints", "7.orbax-checkpoint-tmp-1"))  # unfinished save
-    with pytest.raises(best_lib.StepNotFoundError, match="no best checkpoint.*KEEP_BEST"):
+    with pytest.raises(best_lib.CheckpointNotFoundError, match="no best checkpoint.*KEEP_BEST"):
         best_lib.resolve_step(run, "best")
     best = best_lib.BestCheckpoint.load(run, "cluster/nli/mean")
     assert best.improves(10.0)
@@ -110,7 +111,7 @@ def test_best_step_survives_rotation_and_resolves(tmp_path):
     assert best_lib.resolve_step(run, "best") == 2
     assert best_lib.resolve_step(run, "latest") == best_lib.resolve_step(run, None) == 6
     assert best_lib.resolve_step(run, "5") == 5
-    with pytest.raises(best_lib.StepNotFoundError, match=r"No step 3 .*steps: \[2, 5, 6\]"):
+    with pytest.raises(best_lib.CheckpointNotFoundError, match=r"No step 3 .*steps: \[2, 5, 6\]"):
         best_lib.resolve_step(run, 3)
     # A resumed run keeps its best only if it was kept by the same metric.
     assert best_lib.BestCheckpoint.load(run, "cluster/nli/mean").step == 2
@@ -124,7 +125,7 @@ def _train(model_dir, **kwargs):
     import gin
 
     from flanjax.evaluation import heldout, periodic
-    from flanjax.train import loop
+    from flanjax.train import loop, optimizers
     from _train_helpers import tiny_config
 
     # A new evaluator each call, as a new process (a resumed run) builds one.
@@ -133,11 +134,10 @@ def _train(model_dir, **kwargs):
         settings=heldout.EvalSettings(lengths=LENGTHS, batch_size=8),
     )
     gin.clear_config()
-    gin.bind_parameter("make_schedule.kind", "constant")
-    gin.bind_parameter("make_schedule.learning_rate", 0.05)
     try:
         return loop.train(
             model_config=tiny_config(vocab_size=896), mixture_or_task_name="demo_minus_nli",
+            make_schedule=functools.partial(optimizers.make_schedule, "constant", 0.05),
             task_feature_lengths=dict(LENGTHS), batch_size=8, train_steps=6, model_dir=model_dir,
             log_period=1, checkpoint_period=2, eval_period=2, eval_batches=1, keep_checkpoints=1,
             async_checkpointing=False, periodic_eval=evaluator,
@@ -147,20 +147,33 @@ def _train(model_dir, **kwargs):
         gin.clear_config()
 
 
-def _eval_of_checkpoint(model_dir, step, out_dir):
-    """The independent reference: `flanjax.eval` on the run's saved checkpoint of `step`."""
-    from flanjax import eval as eval_lib
+def _eval_of_checkpoint(model_dir, step, out_dir, capsys):
+    """The independent reference: `python -m flanjax.eval` on the run's saved checkpoint of
+    `step`, with the trainer's budget setting (EVAL_EXAMPLES_PER_CLUSTER)."""
+    import gin
 
-    return eval_lib.evaluate(
-        checkpoint_path=model_dir, output_dir=out_dir, eval_on="nli", collection="demo",
-        task_feature_lengths=dict(LENGTHS), batch_size=8, max_examples=2, checkpoint_step=step,
-    )
+    from flanjax.cli import runner
+
+    gin.clear_config()
+    try:
+        code = runner.call("flanjax.cli.evaluate", [
+            "--gin_file=runs/eval.gin", f"--gin.CHECKPOINT_PATH={model_dir}", f"--gin.OUTPUT_DIR={out_dir}",
+            "--gin.EVAL_ON=nli", "--gin.EVAL_COLLECTION=demo", "--gin.EVAL_EXAMPLES_PER_CLUSTER=18",
+            f"--gin.CHECKPOINT_STEP={step}", "--gin.BATCH_SIZE=8",
+            f"--gin.TASK_FEATURE_LENGTHS={dict(LENGTHS)}",
+        ])
+    finally:
+        gin.clear_config()
+    assert code == 0, capsys.readouterr().err
+    with open(os.path.join(out_dir, "results.json")) as f:
+        (results,) = json.load(f)["runs"].values()
+    return results
 
 
 def test_training_curve_equals_eval_of_checkpoints_keeps_best_and_resumes(tmp_path, capsys):
     from flanjax.data.bundled import ensure_prepared
     from flanjax.evaluation import curves, periodic
-    from flanjax.train import best_checkpoint as best_lib
+    from flanjax import checkpoints as best_lib
 
     ensure_prepared()
     run = str(tmp_path / "run")
@@ -185,10 +198,37 @@ def test_training_curve_equals_eval_of_checkpoints_keeps_best_and_resumes(tmp_pa
     assert best_lib.saved_steps(run) == sorted({best_step, 6})
     assert best_lib.resolve_step(run, "best") == best_step
 
-    for step in sorted({best_step, 6}):
-        reference = _eval_of_checkpoint(run, step, str(tmp_path / f"eval{step}"))
-        assert periodic.curve_scalars(reference) == curve[step], step
+    for step in ("best", 6):
+        reference = _eval_of_checkpoint(run, step, str(tmp_path / f"eval{step}"), capsys)
+        at = best_step if step == "best" else step
+        assert periodic.curve_scalars(reference) == curve[at], step
         assert all(t["num_examples"] == 2 for t in reference["tasks"])
+
+
+def test_train_command_fails_at_start_on_bad_held_out_settings(tmp_path, capsys):
+    """Through `python -m flanjax.train`: one line, exit 2, before any training step."""
+    import gin
+
+    from flanjax.cli import runner
+    from flanjax.data.bundled import ensure_prepared
+
+    ensure_prepared()
+    run = str(tmp_path / "run")
+    common = ["--gin_file=runs/demo.gin", f"--gin.MODEL_DIR={run}", "--gin.EVAL_PERIOD=2"]
+    for flags, message in (
+        (["--gin.EVAL_ON=nli"], "error: Cluster 'nli' exists in collections"),
+        (["--gin.EVAL_ON=nli", "--gin.EVAL_COLLECTION=demo", "--gin.KEEP_BEST=sentiment"],
+         "error: KEEP_BEST='sentiment' names no held-out score of EVAL_ON; use 'overall', a cluster (nli)"),
+        (["--gin.KEEP_BEST=nli"], "error: KEEP_BEST='nli' needs held-out scores: set EVAL_ON"),
+    ):
+        gin.clear_config()
+        try:
+            code = runner.call("flanjax.cli.train", common + flags)
+        finally:
+            gin.clear_config()
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and err[0].startswith(message), err
+        assert not os.path.exists(os.path.join(run, "checkpoints")), "training started"
 
 
 # -- sharded: the multi-device mesh gives the one-device scores ---------------------------

@@ -1,7 +1,9 @@
 """`make demo`: instruction tuning and held-out cluster evaluation, offline, on a CPU.
 
   1. builds the bundled offline datasets (five clusters, two datasets each);
-  2. trains the tiny T5 on `demo_minus_{heldout}` (every cluster but the held-out one);
+  2. trains the tiny T5 on `demo_minus_{heldout}` (every cluster but the held-out one),
+     scoring the held-out and the seen cluster every --eval_every steps while it trains
+     (minus_{heldout}/heldout_curve.png: each cluster against step, beside the loss);
   3. evaluates the initial and the trained model zero-shot, on every template, on the
      held-out cluster and on a cluster seen in training (rank classification over the
      answer options);
@@ -32,6 +34,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--learning_rate", type=float, default=0.01)
     p.add_argument("--max_eval_examples", type=int, default=50, help="per template")
+    p.add_argument("--eval_every", type=int, default=100,
+                   help="held-out scores while training, every N steps (0: off)")
     return p.parse_args(argv)
 
 
@@ -72,7 +76,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         init=args.init, steps=args.steps, batch_size=args.batch_size,
         learning_rate=args.learning_rate, lengths=(("inputs", 128), ("targets", 32)),
         max_eval_examples=args.max_eval_examples or None, extra_eval=(args.seen,),
-        log_every=100,
+        log_every=100, curve_period=args.eval_every,
     )
     try:
         heldout_driver.check_clusters("demo", (args.heldout, args.seen))
@@ -93,5 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"[demo] done in {minutes:.1f} min. Under {args.out}/: results.md, results.json, "
           f"datasets.png, heldout_vs_clusters.png, tensorboard/ (eval), "
           f"minus_{args.heldout}/ (checkpoints, train_metrics.jsonl, tensorboard/).")
+    curve = os.path.join(args.out, f"minus_{args.heldout}", "heldout_curve.png")
+    if os.path.exists(curve):
+        print(f"[demo] held-out curve while training: {curve}")
     print(f"[demo] tensorboard --logdir {args.out}")
     return 0

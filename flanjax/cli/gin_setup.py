@@ -163,7 +163,8 @@ _REGISTERED: set[str] = set()
 def register_configurables(*groups: str) -> None:
     """Makes library functions gin-configurable under their documented names.
 
-    groups: "model" (`make_config`), "train" (`train`, `make_schedule`, `make_optimizer`),
+    groups: "model" (`make_config`), "train" (`train`, `make_schedule`, `make_optimizer`,
+    `periodic_evaluator`),
     "evaluate" (`evaluate`, module `flanjax.eval`), "infer" (`infer`, module `flanjax.infer`).
     Idempotent. The module names keep fully qualified bindings of the gin files valid
     (`flanjax.eval.evaluate.batch_size = 32`).
@@ -184,7 +185,14 @@ def register_configurables(*groups: str) -> None:
             gin.external_configurable(optimizers.make_optimizer, "make_optimizer",
                                       module="flanjax.train.optimizers")
             gin.external_configurable(loop.train, "train", module="flanjax.train.loop",
-                                      denylist=["host_batches", "eval_host_batches"])
+                                      denylist=["host_batches", "eval_host_batches", "periodic_eval",
+                                                "keep_best"])
+            # The held-out evaluator the train command hands the loop (training never
+            # imports evaluation; the command does).
+            from flanjax.evaluation import periodic  # pylint: disable=g-import-not-at-top
+
+            gin.external_configurable(periodic.make_evaluator, "periodic_evaluator",
+                                      module="flanjax.evaluation.periodic")
         elif group == "evaluate":
             from flanjax.evaluation import run  # pylint: disable=g-import-not-at-top
 

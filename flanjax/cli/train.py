@@ -3,6 +3,10 @@
 T5X-style macros, set by the gin files or with --gin.NAME=VALUE:
   MIXTURE_OR_TASK_NAME, TASK_FEATURE_LENGTHS, TRAIN_STEPS, BATCH_SIZE, MODEL_DIR (required)
   INITIAL_CHECKPOINT_PATH, HELDOUT_CLUSTER, SEED, CHECKPOINT_PERIOD, EVAL_PERIOD
+Held-out scores while training, with `flanjax.eval`'s settings (one gin file serves both):
+  EVAL_ON, EVAL_COLLECTION, EVAL_FORMAT, EVAL_MODE, MAX_EVAL_EXAMPLES,
+  EVAL_EXAMPLES_PER_CLUSTER (scored every EVAL_PERIOD steps on the training mesh), and
+  KEEP_BEST (a cluster, dataset or 'overall': its best checkpoint is kept)
 The full config goes to MODEL_DIR/config.gin at the start and the operative config (what
 was actually used, defaults included) replaces it at the end.
 
@@ -24,7 +28,8 @@ from flanjax.cli import gin_setup, runner
 
 REQUIRED_MACROS = ("MIXTURE_OR_TASK_NAME", "TASK_FEATURE_LENGTHS", "TRAIN_STEPS", "BATCH_SIZE", "MODEL_DIR")
 # Optional, but a file may mark them %gin.REQUIRED (finetune.gin: INITIAL_CHECKPOINT_PATH).
-OPTIONAL_MACROS = ("INITIAL_CHECKPOINT_PATH", "HELDOUT_CLUSTER", "SEED", "CHECKPOINT_PERIOD", "EVAL_PERIOD")
+OPTIONAL_MACROS = ("INITIAL_CHECKPOINT_PATH", "HELDOUT_CLUSTER", "SEED", "CHECKPOINT_PERIOD", "EVAL_PERIOD",
+                   "EVAL_ON", "KEEP_BEST")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,8 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_path = os.path.join(os.path.abspath(model_dir), "config.gin")
     if jax.process_index() == 0:
         gin_setup.write_config(config_path)
+    # Before the model is built: an unknown cluster, missing eval data or a KEEP_BEST that
+    # names no score is one line now, not at the first eval step hours later.
+    held_out = held_out_arguments()
     try:
-        result = gin.get_configurable("train")()
+        result = gin.get_configurable("train")(**held_out)
     except loop.NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return runner.EXIT_FAILED
@@ -57,3 +65,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         gin_setup.write_config(config_path, operative=True)
     print(f"[train] {result.status} at step {result.step}; outputs in {model_dir}", flush=True)
     return runner.EXIT_OK
+
+
+def held_out_arguments() -> dict:
+    """`periodic_eval` (built from EVAL_ON & co.) and `keep_best` (KEEP_BEST as a score key)."""
+    import gin  # pylint: disable=g-import-not-at-top
+
+    evaluator = gin.get_configurable("periodic_evaluator")()
+    keep_best = gin_setup.macro_value("KEEP_BEST", optional=True)
+    keep_best = keep_best if isinstance(keep_best, str) and keep_best else None
+    out: dict = {}
+    if evaluator is not None:
+        out["periodic_eval"] = evaluator
+    if keep_best:
+        if evaluator is None:
+            raise runner.UsageError(
+                f"KEEP_BEST={keep_best!r} needs held-out scores: set EVAL_ON (and EVAL_PERIOD) "
+                "or leave KEEP_BEST unset"
+            )
+        out["keep_best"] = evaluator.metric_key(keep_best)
+    return out

@@ -146,6 +146,34 @@ def metric_key(name: str, clusters: Sequence[str], datasets: Sequence[str]) -> s
 # -- the evaluator -----------------------------------------------------------------------
 
 
+def make_evaluator(
+    *,
+    eval_on: Optional[str] = None,
+    collection: Optional[str] = None,
+    eval_format: str = "zs",
+    mode: str = "auto",
+    task_feature_lengths: Mapping[str, int] = tuple(heldout.DEFAULT_LENGTHS.items()),
+    batch_size: int = 32,
+    max_examples: Optional[int] = None,
+    examples_per_cluster: Optional[int] = None,
+    decode_method: str = "greedy",
+    num_beams: int = 4,
+    length_normalize: bool = False,
+    model_dir: Optional[str] = None,
+) -> Optional["PeriodicEvaluator"]:
+    """The train command's evaluator from `flanjax.eval`'s settings (gin: runs/train_base.gin
+    binds them to EVAL_ON, EVAL_COLLECTION, ...); None when EVAL_ON is unset."""
+    if not eval_on:
+        return None
+    settings = heldout.EvalSettings(
+        mode=mode, max_examples=max_examples, lengths=tuple(dict(task_feature_lengths).items()),
+        batch_size=batch_size, length_normalize=length_normalize, decode_method=decode_method,
+        num_beams=num_beams,
+    )
+    return PeriodicEvaluator(eval_on, collection=collection, eval_format=eval_format, settings=settings,
+                             examples_per_cluster=examples_per_cluster, model_dir=model_dir)
+
+
 @dataclasses.dataclass(frozen=True)
 class EvalPlan:
     """What `prepare` found: the start line, one evaluation's cost, the curve so far."""
@@ -222,7 +250,7 @@ class PeriodicEvaluator:
         for task in self.tasks:
             heldout.check_vocabulary(self.config, heldout.vocabulary_of(task), task.name)
         rules_name = rules if isinstance(rules, str) else "custom"
-        from flanjax.train import partitioning  # pylint: disable=g-import-not-at-top
+        from flanjax import partitioning  # pylint: disable=g-import-not-at-top
 
         self.mesh = batching.EvalMesh(mesh, tuple(partitioning.get_rules(rules)), rules_name)
         if self.model_dir:

@@ -24,7 +24,8 @@ def evaluate(
     task_feature_lengths: Mapping[str, int] = (("inputs", 512), ("targets", 64)),
     batch_size: int = 32,
     max_examples: Optional[int] = None,
-    checkpoint_step: Optional[int] = None,
+    examples_per_cluster: Optional[int] = None,
+    checkpoint_step: Optional[int | str] = None,
     decode_method: str = "greedy",
     num_beams: int = 4,
     length_normalize: bool = False,
@@ -37,7 +38,9 @@ def evaluate(
 
     mesh_shape, logical_rules: the (data, model) mesh and the rules preset (or table) of
     `flanjax.partitioning`, as in training; `mesh_shape=None` evaluates on one device
-    with unplaced parameters.
+    with unplaced parameters. examples_per_cluster: the in-training evaluator's budget
+    (EVAL_EXAMPLES_PER_CLUSTER, `periodic.task_caps`): the same setting scores the same
+    examples. checkpoint_step: a number, None / 'latest', or 'best' (KEEP_BEST's step).
     """
     import jax  # pylint: disable=g-import-not-at-top
 
@@ -62,7 +65,8 @@ def evaluate(
         batch_size=batch_size, length_normalize=length_normalize, decode_method=decode_method,
         num_beams=num_beams, use_cached=use_cached,
     )
-    results = evaluate_params(config, params, tasks, settings, mesh=mesh)
+    results = evaluate_params(config, params, tasks, settings, mesh=mesh,
+                              examples_per_cluster=examples_per_cluster)
     if jax.process_index() != 0:
         return results
     name = run_name or os.path.basename(os.path.normpath(checkpoint_path))
@@ -74,23 +78,21 @@ def evaluate(
 
 
 def evaluate_params(
-    config: Any, params: Any, tasks: Sequence[Any], settings: Any, *, mesh: Optional[Any] = None
+    config: Any, params: Any, tasks: Sequence[Any], settings: Any, *, mesh: Optional[Any] = None,
+    examples_per_cluster: Optional[int] = None,
 ) -> dict[str, Any]:
     """`heldout.evaluate` of in-memory parameters, sharded on `mesh` (a `batching.EvalMesh`).
 
     The parameters are placed with their partitioned shardings (a no-op for parameters
     `checkpoints.load_model(..., mesh=mesh)` restored) and every task is scored inside the
     mesh and rules context; results["mesh"] records the layout. None: one device,
-    parameters as given.
+    parameters as given. The in-training evaluator scores through the same function
+    (`periodic.evaluate_budgeted`).
     """
-    from flanjax.evaluation import heldout  # pylint: disable=g-import-not-at-top
+    from flanjax.evaluation import periodic  # pylint: disable=g-import-not-at-top
 
-    if mesh is None:
-        return heldout.evaluate(config, params, tasks, settings)
-    placed = mesh.place_params(config, params)
-    with mesh.context():
-        results = heldout.evaluate(config, placed, tasks, settings)
-    return {**results, "mesh": {**mesh.shape, "rules": mesh.rules_name}}
+    return periodic.evaluate_budgeted(config, params, tasks, settings,
+                                      examples_per_cluster=examples_per_cluster, mesh=mesh)
 
 
 def bad_input_errors() -> tuple[type, ...]:

@@ -28,6 +28,13 @@ class FinetuneRequest:
     log_every: int = 50
     init_dir: Optional[str] = None  # a flanjax checkpoint dir (flanjax_config.json + checkpoint/)
     heldout_cluster: Optional[str] = None
+    # Held-out scores while training (`flanjax.evaluation.periodic`): EVAL_ON's clusters
+    # every `eval_period` steps into MODEL_DIR's curve (heldout_curve.png); 0 turns it off.
+    eval_on: Optional[str] = None
+    eval_collection: Optional[str] = None
+    eval_period: int = 0
+    eval_examples_per_cluster: Optional[int] = None
+    eval_batch_size: int = 32
 
 
 @dataclasses.dataclass
@@ -43,7 +50,16 @@ def finetune(request: FinetuneRequest) -> FinetuneResult:
 
     import jax  # pylint: disable=g-import-not-at-top
 
+    from flanjax.evaluation import heldout, periodic  # pylint: disable=g-import-not-at-top
     from flanjax.train import loop, optimizers  # pylint: disable=g-import-not-at-top
+
+    evaluator = None
+    if request.eval_on and request.eval_period:
+        evaluator = periodic.PeriodicEvaluator(
+            request.eval_on, collection=request.eval_collection, model_dir=request.model_dir,
+            examples_per_cluster=request.eval_examples_per_cluster,
+            settings=heldout.EvalSettings(lengths=request.lengths, batch_size=request.eval_batch_size),
+        )
 
     result = loop.train(
         model_config=request.config,
@@ -58,6 +74,8 @@ def finetune(request: FinetuneRequest) -> FinetuneResult:
         keep_checkpoints=1,
         log_period=request.log_every,
         heldout_cluster=request.heldout_cluster,
+        periodic_eval=evaluator,
+        eval_period=request.eval_period if evaluator is not None else 0,
         make_schedule=functools.partial(
             optimizers.make_schedule, kind="constant", learning_rate=float(request.learning_rate)
         ),

@@ -30,6 +30,10 @@ class GridConfig:
     extra_eval: tuple[str, ...] = ()  # also evaluate these (e.g. a seen cluster)
     seed: int = 0
     log_every: int = 50
+    # Held-out scores while training each run (its heldout_curve.png): every `curve_period`
+    # steps, `curve_examples_per_cluster` examples per evaluated cluster; 0: off.
+    curve_period: int = 0
+    curve_examples_per_cluster: int = 60
     # The number-of-clusters sweep (`run_sweep`): the k values, and the order clusters are
     # added in (empty: the mixture's own cluster order).
     sweep_num_clusters: tuple[int, ...] = ()
@@ -167,6 +171,10 @@ def run_grid(grid: GridConfig, *, log: Callable[[str], None] = print) -> dict[st
             steps=grid.steps, batch_size=grid.batch_size, lengths=grid.lengths,
             learning_rate=grid.learning_rate, seed=grid.seed, log_every=grid.log_every,
             init_dir=init_dir, heldout_cluster=c,
+            eval_on=",".join([c] + [x for x in grid.extra_eval if x != c]),
+            eval_collection=collection, eval_period=grid.curve_period,
+            eval_examples_per_cluster=grid.curve_examples_per_cluster,
+            eval_batch_size=grid.eval_batch_size,
         )
         trained = finetune.finetune(request)
         log(f"[heldout] trained {grid.mixture}_minus_{c} for {grid.steps} steps in "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -20,8 +20,7 @@ import numpy as np
 from flanjax.data import cache as cache_lib
 from flanjax.data.templates import sources as prompt_sources
 from flanjax.model import T5Config, flops_per_token
-from flanjax.train import checkpoints as ckpt_lib
-from flanjax.train import best_checkpoint as best_lib
+from flanjax import checkpoints as ckpt_lib
 from flanjax.train import heldout_eval
 from flanjax.train import input_pipeline
 from flanjax.train import metrics as metrics_lib
@@ -155,7 +154,7 @@ def train(
     trainer = Trainer(model_config, tx, schedule, mesh, rules, shapes, loss_config, num_microbatches)
     checkpointer = ckpt_lib.Checkpointer(
         model_dir, period=checkpoint_period, async_save=async_checkpointing,
-        # With KEEP_BEST, rotation is done here (best_lib.rotate) so that it spares the best.
+        # With KEEP_BEST, rotation is done here (Checkpointer.rotate) so that it spares the best.
         max_to_keep=None if keep_best else keep_checkpoints,
     )
     ckpt_lib.write_model_config(model_dir, model_config)
@@ -218,7 +217,7 @@ def train(
 
     heldout = None
     if periodic_eval is not None:
-        best = best_lib.BestCheckpoint.load(model_dir, keep_best, up_to_step=start_step) if keep_best else None
+        best = ckpt_lib.BestCheckpoint.load(model_dir, keep_best, up_to_step=start_step) if keep_best else None
         heldout = heldout_eval.HeldoutSchedule(
             periodic_eval, period=eval_period, logger=logger, flops_per_step=logger.flops_per_step,
             keep_best=keep_best, best=best,
@@ -233,7 +232,7 @@ def train(
         if wait:
             checkpointer.wait()
         if keep_best:
-            best_lib.rotate(checkpointer, keep_checkpoints, best.protected())
+            checkpointer.rotate(keep_checkpoints, best.protected())
 
     watcher = ckpt_lib.PreemptionWatcher()
     window: list = []
@@ -298,7 +297,7 @@ def train(
                 last_saved = step
         checkpointer.wait()
         if keep_best:
-            best_lib.rotate(checkpointer, keep_checkpoints, best.protected())
+            checkpointer.rotate(keep_checkpoints, best.protected())
         _log_data_counts(logger)
     finally:
         watcher.restore_handler()
