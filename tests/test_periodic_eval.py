@@ -245,7 +245,7 @@ def _mesh_worker(tmp: str) -> None:
     from flanjax.data.bundled import ensure_prepared
     from flanjax.evaluation import heldout, periodic
     from flanjax.model import T5Config, init_params
-    from flanjax.train import partitioning
+    from flanjax import partitioning
 
     assert jax.device_count() == 8
     ensure_prepared()
