@@ -159,6 +159,7 @@ def make_evaluator(
     decode_method: str = "greedy",
     num_beams: int = 4,
     length_normalize: bool = False,
+    use_cached: bool = False,
     model_dir: Optional[str] = None,
 ) -> Optional["PeriodicEvaluator"]:
     """The train command's evaluator from `flanjax.eval`'s settings (gin: runs/train_base.gin
@@ -168,7 +169,7 @@ def make_evaluator(
     settings = heldout.EvalSettings(
         mode=mode, max_examples=max_examples, lengths=tuple(dict(task_feature_lengths).items()),
         batch_size=batch_size, length_normalize=length_normalize, decode_method=decode_method,
-        num_beams=num_beams,
+        num_beams=num_beams, use_cached=use_cached,
     )
     return PeriodicEvaluator(eval_on, collection=collection, eval_format=eval_format, settings=settings,
                              examples_per_cluster=examples_per_cluster, model_dir=model_dir)
@@ -215,7 +216,8 @@ class PeriodicEvaluator:
         """The task's budgeted examples; a data error names the cluster and the fix."""
         try:
             examples = heldout.load_examples(
-                task, max_examples=self.caps[task.name], lengths=dict(self.settings.lengths)
+                task, max_examples=self.caps[task.name], lengths=dict(self.settings.lengths),
+                use_cached=self.settings.use_cached,
             )
         except Exception as e:  # pylint: disable=broad-except  (TFDS, seqio, file errors)
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
