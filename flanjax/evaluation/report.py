@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from flanjax.data.templates import sources as prompt_sources
+from flanjax.train.metrics import ScalarWriter
 
 Results = Mapping[str, Any]
 
@@ -145,41 +146,9 @@ def write_json(path: str, data: Any) -> str:
     return path
 
 
-class ScalarWriter:
-    """TensorBoard scalars in event files, with TensorFlow alone.
-
-    `tf.summary.scalar` needs the `tensorboard` package; this writes the same records (a
-    float tensor tagged with the "scalars" plugin, as tensorboard's scalar v2 does) through
-    the generic `tf.summary.write`, so event files are written wherever TF is installed.
-    """
-
-    def __init__(self, log_dir: str):
-        import tensorflow as tf  # pylint: disable=g-import-not-at-top
-        from tensorflow.core.framework import summary_pb2  # pylint: disable=g-import-not-at-top
-
-        self._tf = tf
-        self._metadata = summary_pb2.SummaryMetadata()
-        self._metadata.plugin_data.plugin_name = "scalars"
-        self._writer = tf.summary.create_file_writer(log_dir)
-
-    def scalar(self, tag: str, value: float, step: int) -> None:
-        with self._writer.as_default():
-            self._tf.summary.write(
-                tag, self._tf.constant(float(value), self._tf.float32), step=int(step),
-                metadata=self._metadata,
-            )
-
-    def flush(self) -> None:
-        self._writer.flush()
-
-    def close(self) -> None:
-        self._writer.flush()
-        self._writer.close()
-
-
 def write_tensorboard(log_dir: str, results: Results, step: int = 0, prefix: str = "eval") -> None:
     """Scalars `{prefix}/overall`, per cluster, per dataset (template mean/median), per task."""
-    writer = ScalarWriter(log_dir)
+    writer = ScalarWriter(log_dir)  # the trainer's writer: one TensorBoard writer in flanjax
     writer.scalar(f"{prefix}/overall", results["overall"], step)
     for name, c in results["clusters"].items():
         writer.scalar(f"{prefix}/cluster/{name}", c["mean"], step)

@@ -65,7 +65,7 @@ def peak_flops_per_device(device_kind: str | None = None) -> float | None:
     return None
 
 
-class _EventWriter:
+class ScalarWriter:
     """TensorBoard scalars with TensorFlow alone.
 
     clu's writers (and `tf.summary.scalar`) import the `tensorboard` package, which is not
@@ -88,10 +88,14 @@ class _EventWriter:
             for tag, value in scalars.items():
                 tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=self._metadata)
 
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        self.write_scalars(int(step), {tag: value})
+
     def flush(self) -> None:
         self._writer.flush()
 
     def close(self) -> None:
+        self._writer.flush()
         self._writer.close()
 
 
@@ -144,7 +148,7 @@ class MetricsLogger:
             if resume_step is not None:
                 for name in ("train_metrics.jsonl", "eval_metrics.jsonl"):
                     cut_after(os.path.join(model_dir, name), resume_step)
-            self._writer = _EventWriter(os.path.join(model_dir, "tensorboard"))
+            self._writer = ScalarWriter(os.path.join(model_dir, "tensorboard"))
             self._jsonl = open(os.path.join(model_dir, "train_metrics.jsonl"), "a")
             # Validation and held-out records go to their own file, so that every line of
             # train_metrics.jsonl has the same keys.
