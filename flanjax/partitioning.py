@@ -22,8 +22,10 @@ row/column statistics take the parameter's spec with the factored-away dimension
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -236,3 +238,83 @@ def shard_bytes(shape: Sequence[int], itemsize: int, spec: PartitionSpec, mesh_s
         axes = (axes,) if isinstance(axes, str) else tuple(axes)
         n *= -(-dim // math.prod(mesh_sizes[a] for a in axes))
     return n
+
+
+# -- a mesh with its rules, shared by train, evaluation and inference -------------------------
+def mesh_context(mesh: Mesh, rules: Any) -> contextlib.ExitStack:
+    """The mesh and the logical-axis rules in context, as every compiled call needs them."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(jax.set_mesh(mesh))
+    stack.enter_context(nn.logical_axis_rules(rules))
+    return stack
+
+
+@dataclasses.dataclass(frozen=True)
+class MeshRules:
+    """A device mesh with its logical-axis rules: what train, evaluation and inference share.
+
+    `context()` puts both in effect (the model's sharding constraints resolve);
+    `param_shardings` / `place_params` give parameters their partitioned shardings.
+    Evaluation passes one as `mesh=` (`flanjax.evaluation.batching.EvalMesh` is this class);
+    the trainer enters the same context (`mesh_context`).
+    """
+
+    mesh: Any  # jax.sharding.Mesh with axes ("data", "model")
+    rules: tuple[tuple[str, Any], ...]
+    rules_name: str = "custom"  # the preset's name, for reports
+
+    @property
+    def data_parallel_size(self) -> int:
+
+        return data_parallel_size(self.mesh, self.rules)
+
+    @property
+    def shape(self) -> dict[str, int]:
+        return dict(zip(self.mesh.axis_names, self.mesh.axis_sizes))
+
+    def context(self) -> contextlib.ExitStack:
+        """Mesh + rules in context (as `Trainer.context`): the model's constraints resolve."""
+
+        return mesh_context(self.mesh, self.rules)
+
+    def param_shardings(self, config: Any) -> Any:
+        """NamedSharding tree of `config`'s parameters: logical names -> mesh, by the rules."""
+        from flanjax.model import abstract_params  # pylint: disable=g-import-not-at-top
+
+
+        specs = param_specs(abstract_params(config, boxed=True), self.rules)
+        return named(self.mesh, specs)
+
+    def place_params(self, config: Any, params: Any) -> Any:
+        """Parameters (host or device arrays) placed with their partitioned shardings.
+
+        As `Trainer.state_from_params`: `jax.device_put` of the full value, which every
+        process holds (a loaded checkpoint); each device keeps only its shard.
+        """
+
+        shardings = self.param_shardings(config)
+        return jax.tree.map(
+            lambda p, sh: p if isinstance(p, jax.Array) and p.sharding == sh else jax.device_put(p, sh),
+            params,
+            shardings,
+        )
+
+    def describe(self) -> str:
+        shape = ", ".join(f"{k} {v}" for k, v in self.shape.items())
+        return f"mesh ({shape}), data-parallel {self.data_parallel_size}"
+
+
+def make_mesh_rules(
+    mesh_shape: Sequence[int] = (-1, 1),
+    logical_rules: Any = "data_parallel",
+    devices: Optional[Sequence[Any]] = None,
+) -> "MeshRules":
+    """The trainer's `(data, model)` mesh over all processes' devices, and a rules preset.
+
+    `mesh_shape` takes one -1 ("the rest of the devices"); a shape that does not fit the
+    device count is a ValueError naming both (`resolve_mesh_shape`).
+    """
+
+    rules = get_rules(logical_rules)
+    name = logical_rules if isinstance(logical_rules, str) else "custom"
+    return MeshRules(make_mesh(mesh_shape, devices), rules, name)

@@ -24,10 +24,11 @@ not hold every shard (multi-host), so every process sees every score.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
+
+from flanjax import partitioning
 
 
 def bucket(length: int, multiple: int) -> int:
@@ -78,84 +79,10 @@ def rows_per_batch(batch_size: int, data_parallel_size: int = 1) -> int:
 
 
 # -- the mesh ---------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalMesh:
-    """A device mesh and logical-axis rules for evaluation (the trainer's, reused).
-
-    Build one with `make_eval_mesh`; pass it as `mesh=` to `ranking.rank_classify`,
-    `generation.decode` (or enter `context()` around `heldout.evaluate`), with parameters
-    placed by `place_params`.
-    """
-
-    mesh: Any  # jax.sharding.Mesh with axes ("data", "model")
-    rules: tuple[tuple[str, Any], ...]
-    rules_name: str = "custom"  # the preset's name, for reports
-
-    @property
-    def data_parallel_size(self) -> int:
-        from flanjax import partitioning  # pylint: disable=g-import-not-at-top
-
-        return partitioning.data_parallel_size(self.mesh, self.rules)
-
-    @property
-    def shape(self) -> dict[str, int]:
-        return dict(zip(self.mesh.axis_names, self.mesh.axis_sizes))
-
-    def context(self) -> contextlib.ExitStack:
-        """Mesh + rules in context (as `Trainer.context`): the model's constraints resolve."""
-        import flax.linen as nn  # pylint: disable=g-import-not-at-top
-        import jax  # pylint: disable=g-import-not-at-top
-
-        stack = contextlib.ExitStack()
-        stack.enter_context(jax.set_mesh(self.mesh))
-        stack.enter_context(nn.logical_axis_rules(self.rules))
-        return stack
-
-    def param_shardings(self, config: Any) -> Any:
-        """NamedSharding tree of `config`'s parameters: logical names -> mesh, by the rules."""
-        from flanjax.model import abstract_params  # pylint: disable=g-import-not-at-top
-        from flanjax import partitioning  # pylint: disable=g-import-not-at-top
-
-        specs = partitioning.param_specs(abstract_params(config, boxed=True), self.rules)
-        return partitioning.named(self.mesh, specs)
-
-    def place_params(self, config: Any, params: Any) -> Any:
-        """Parameters (host or device arrays) placed with their partitioned shardings.
-
-        As `Trainer.state_from_params`: `jax.device_put` of the full value, which every
-        process holds (a loaded checkpoint); each device keeps only its shard.
-        """
-        import jax  # pylint: disable=g-import-not-at-top
-
-        shardings = self.param_shardings(config)
-        return jax.tree.map(
-            lambda p, sh: p if isinstance(p, jax.Array) and p.sharding == sh else jax.device_put(p, sh),
-            params,
-            shardings,
-        )
-
-    def describe(self) -> str:
-        shape = ", ".join(f"{k} {v}" for k, v in self.shape.items())
-        return f"mesh ({shape}), data-parallel {self.data_parallel_size}"
-
-
-def make_eval_mesh(
-    mesh_shape: Sequence[int] = (-1, 1),
-    logical_rules: Any = "data_parallel",
-    devices: Optional[Sequence[Any]] = None,
-) -> EvalMesh:
-    """The trainer's `(data, model)` mesh over all processes' devices, and a rules preset.
-
-    `mesh_shape` takes one -1 ("the rest of the devices"); a shape that does not fit the
-    device count is a ValueError naming both (`partitioning.resolve_mesh_shape`).
-    """
-    from flanjax import partitioning  # pylint: disable=g-import-not-at-top
-
-    rules = partitioning.get_rules(logical_rules)
-    name = logical_rules if isinstance(logical_rules, str) else "custom"
-    return EvalMesh(partitioning.make_mesh(mesh_shape, devices), rules, name)
+# Evaluation runs on the trainer's mesh and rules: `flanjax.partitioning.MeshRules` (the
+# names below are kept for the evaluation code and its callers).
+EvalMesh = partitioning.MeshRules
+make_eval_mesh = partitioning.make_mesh_rules
 
 
 def active_data_parallel_size() -> int:
@@ -165,8 +92,6 @@ def active_data_parallel_size() -> int:
     """
     import flax.linen as nn  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
-
-    from flanjax import partitioning  # pylint: disable=g-import-not-at-top
 
     mesh = jax.sharding.get_abstract_mesh()
     rules = nn.get_logical_axis_rules()

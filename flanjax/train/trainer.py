@@ -333,12 +333,7 @@ class Trainer:
 
     # Tracing needs the mesh (for `with_sharding_constraint`) and the rules in context.
     def context(self):
-        import contextlib
-
-        stack = contextlib.ExitStack()
-        stack.enter_context(jax.set_mesh(self.mesh))
-        stack.enter_context(nn.logical_axis_rules(self.rules))
-        return stack
+        return partitioning.mesh_context(self.mesh, self.rules)
 
     def _init_boxed(self, rng: Array) -> Any:
         tokens = jnp.ones((self._init_batch, 8), jnp.int32)
