@@ -215,14 +215,16 @@ def test_cli_bad_input_is_one_line(capsys, argv, message):
 
 @needs_libtpu
 def test_libtpu_without_a_tpu_keeps_jax_on_the_cpu_quietly():
-    # The `aot` extra installs libtpu; on a host without TPU chips a plain run must still
-    # be a quiet CPU run (no TPU probe, no libtpu warnings) and hostmem's "auto" a CPU one.
+    # The `aot` extra installs libtpu; on a host without TPU chips a command (the runner's
+    # preamble) must still be a quiet CPU run (no TPU probe, no libtpu warnings) and
+    # hostmem's "auto" a CPU one.
     from flanjax import hostmem
 
     if hostmem.tpu_attached():
         pytest.skip("a TPU is attached")
     env = {k: v for k, v in os.environ.items() if k != "JAX_PLATFORMS"}
-    code = ("import flanjax, os, jax; from flanjax import hostmem; "
+    code = ("import os; from flanjax.cli import runner; runner.prepare_process(); import jax; "
+            "from flanjax import hostmem; "
             "print(os.environ.get('JAX_PLATFORMS'), hostmem.will_run_on_cpu(), jax.devices()[0].platform)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["cpu", "True", "cpu"], out
