@@ -19,7 +19,7 @@ arenas are fixed when they first allocate); the entry points (`python -m flanjax
 it first.
 
 Env FLANJAX_HOST_MALLOC: "auto" (default) applies it only when JAX will run on the CPU
-(JAX_PLATFORMS is "cpu", or no TPU/GPU plugin is installed) - on TPU and GPU hosts device
+(JAX_PLATFORMS is "cpu", or no GPU plugin and no attached TPU) - on TPU and GPU hosts device
 memory is not malloc'd and a single arena could slow a many-threaded input pipeline;
 "keep" always; "off" never. Not glibc (macOS, musl): nothing to do.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import glob
 import importlib.util
 import logging
 import os
@@ -50,12 +51,38 @@ _ACCELERATOR_MODULES = ("libtpu", "jax_cuda12_plugin", "jax_cuda13_plugin", "jax
 _applied = False
 
 
+def tpu_attached() -> bool:
+    """Whether this host has TPU chips (/dev/accel* on v4/v5e VMs, /dev/vfio/N on v5p/v6e)."""
+    return bool(glob.glob("/dev/accel[0-9]*") or glob.glob("/dev/vfio/[0-9]*"))
+
+
 def will_run_on_cpu() -> bool:
-    """Whether JAX will pick its CPU backend: JAX_PLATFORMS says so or no plugin is found."""
+    """Whether JAX will pick its CPU backend: JAX_PLATFORMS says so or no accelerator is found.
+
+    libtpu alone (the `aot` extra, for compiling for a TPU slice on a CPU host) is not an
+    accelerator: without TPU chips attached JAX runs on the CPU.
+    """
     platforms = os.environ.get("JAX_PLATFORMS", "").strip().lower()
     if platforms:
         return platforms.split(",")[0].strip() == "cpu"
-    return not any(importlib.util.find_spec(m) is not None for m in _ACCELERATOR_MODULES)
+    return not any(
+        importlib.util.find_spec(m) is not None and (m != "libtpu" or tpu_attached())
+        for m in _ACCELERATOR_MODULES
+    )
+
+
+def default_to_cpu_without_tpu() -> None:
+    """Sets JAX_PLATFORMS=cpu when libtpu is installed but no TPU is attached (and unset).
+
+    Without it, JAX would initialise libtpu at start on a CPU host that has the `aot` extra:
+    warnings about TPU_ACCELERATOR_TYPE / TPU_WORKER_HOSTNAMES and a probe for a TPU. AOT
+    compilation (`flanjax.planner.aot`) still reaches libtpu for topology descriptions.
+    """
+    if os.environ.get("JAX_PLATFORMS") or importlib.util.find_spec("libtpu") is None:
+        return
+    if tpu_attached() or any(importlib.util.find_spec(m) is not None for m in _ACCELERATOR_MODULES[1:]):
+        return
+    os.environ["JAX_PLATFORMS"] = "cpu"
 
 
 def keep_freed_memory(mode: str | None = None) -> bool:

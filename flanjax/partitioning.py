@@ -30,10 +30,16 @@ from typing import Any, Mapping, Optional, Sequence
 import flax.linen as nn
 import jax
 import numpy as np
+from jax.experimental import mesh_utils
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 from optax._src import factorized
 
 MESH_AXES = ("data", "model")
+# Multi-slice runs add an outer mesh axis across slices (over the data-center network,
+# DCN, ~10x slower than the chips' ICI links): pure data parallelism there, as MaxText's
+# `dcn_data_parallelism` and `mesh_utils.create_hybrid_device_mesh` arrange it. Only the
+# batch is split over it; FSDP and tensor parallelism stay inside a slice.
+DCN_AXIS = "slice"
 Rules = tuple[tuple[str, Any], ...]
 
 # Names of the model's parameter axes that are never sharded in any preset.
@@ -111,19 +117,63 @@ def resolve_mesh_shape(shape: Sequence[int], num_devices: int) -> tuple[int, ...
     return shape
 
 
-def make_mesh(shape: Sequence[int] = (-1, 1), devices: Sequence[Any] | None = None) -> Mesh:
+def make_mesh(
+    shape: Sequence[int] = (-1, 1), devices: Sequence[Any] | None = None, num_slices: int = 1
+) -> Mesh:
     """A (data, model) mesh over all processes' devices, with Auto axis types.
 
     Auto axes let XLA propagate shardings from the inputs and the model's
     `with_logical_constraint` annotations (the T5X model; `jax.make_mesh` defaults to
-    Explicit axes in this jax).
+    Explicit axes in this jax). With `num_slices > 1` the mesh is (slice, data, model):
+    `shape` is one slice's, and each slice's devices (by `slice_index`) fill one row.
     """
     devices = list(jax.devices() if devices is None else devices)
+    if num_slices > 1:
+        return _multi_slice_mesh(shape, devices, num_slices)
     resolved = resolve_mesh_shape(shape, len(devices))
     axis_types = (AxisType.Auto,) * len(MESH_AXES)
     if devices == list(jax.devices()):
         return jax.make_mesh(resolved, MESH_AXES, axis_types=axis_types)
+    if devices[0].platform == "tpu":  # an AOT topology: order by the chips' torus
+        try:
+            grid = mesh_utils.create_device_mesh(resolved, devices, allow_split_physical_axes=True)
+        except (ValueError, NotImplementedError):  # a shape the torus helper cannot map
+            grid = np.array(devices).reshape(resolved)
+        return Mesh(grid, MESH_AXES, axis_types=axis_types)
     return Mesh(np.array(devices).reshape(resolved), MESH_AXES, axis_types=axis_types)
+
+
+def _multi_slice_mesh(shape: Sequence[int], devices: Sequence[Any], num_slices: int) -> Mesh:
+    if len(devices) % num_slices:
+        raise ValueError(f"{len(devices)} devices do not split into {num_slices} slices")
+    resolved = resolve_mesh_shape(shape, len(devices) // num_slices)
+    axes = (DCN_AXIS,) + MESH_AXES
+    axis_types = (AxisType.Auto,) * len(axes)
+    grid = None
+    if all(getattr(d, "slice_index", None) is not None for d in devices):
+        try:
+            grid = mesh_utils.create_hybrid_device_mesh(
+                (1,) + resolved, (num_slices,) + (1,) * len(resolved), devices,
+                allow_split_physical_axes=True,
+            )  # [slice, data, model]
+        except (ValueError, NotImplementedError):  # a shape the torus helper cannot map
+            devices = sorted(devices, key=lambda d: (d.slice_index, d.id))
+    if grid is None:  # no torus order (or no slice ids: CPU tests): a slice's devices a row
+        grid = np.array(devices).reshape((num_slices,) + resolved)
+    return Mesh(grid, axes, axis_types=axis_types)
+
+
+def rules_for_mesh(rules: Rules, mesh: Any) -> Rules:
+    """On a multi-slice mesh the batch is split over the slices too (outermost)."""
+    if DCN_AXIS not in mesh.axis_names:
+        return rules
+    out = []
+    for name, axes in rules:
+        if name == "batch":
+            inner = () if axes is None else ((axes,) if isinstance(axes, str) else tuple(axes))
+            axes = (DCN_AXIS,) + tuple(a for a in inner if a != DCN_AXIS)
+        out.append((name, axes))
+    return tuple(out)
 
 
 def mesh_axis_size(mesh: Any, axis: str) -> int:

@@ -1,26 +1,33 @@
-"""Plan a pod run on a laptop: per-device memory of params, optimizer state and activations.
+"""Plan a pod run from a CPU host: `python -m flanjax.plan`.
+
+Fast estimate (shapes only, seconds; `flanjax.planner.estimate`):
 
     python -m flanjax.plan --gin_file=experiments/flan_t5_xxl_finetune.gin \
         --mesh data=32,model=8 --device tpu-v4
 
-Nothing is allocated: the parameter and optimizer-state shapes come from `jax.eval_shape`,
-their per-device shards from the logical-axis rules and the mesh sizes (no devices needed),
-and the activations from the residuals that `jax.vjp` keeps for the backward pass, traced
-abstractly for one device's share of the batch (batch / data-parallel size). Activations
-carrying a heads, mlp or vocab dimension are divided by the mesh axes the rules map those
-names to (tensor parallelism); with `remat_policy` set they shrink accordingly (the trace
-sees it). Compiler temporaries and fragmentation are not counted: keep ~10% headroom.
+XLA's own numbers, compiled for the TPU slice on this CPU (needs `pip install
+'flanjax[aot]'`; minutes for XL/XXL; `flanjax.planner.recipe`):
+
+    python -m flanjax.plan --compile --topology v5p-128 [--num_slices 2] \
+        --gin_file=experiments/t0_xxl.gin [--json]
+
+prints, per chip, XLA's argument / output / temp / total bytes against the chip's HBM,
+model and XLA FLOPs per step, the bytes of each collective kind, and a roofline step time
+and MFU (an estimate; `flanjax.planner.roofline`). `--compile_all` compiles every
+`experiments/*.gin` on its slice (TPU_TOPOLOGY) and on a half and a double slice, one
+subprocess each, and prints the table that docs/tpu.md carries.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import dataclasses
+import json
+import os
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
-HBM_GIB = {"tpu-v4": 32, "tpu-v5e": 16, "tpu-v5p": 95, "h100": 80, "a100": 40, "cpu": None}
-GIB = 1024**3
+from flanjax.planner.estimate import GIB, HBM_GIB, _SizesOnly, plan  # noqa: F401  (the API)
 
 
 def _parse_mesh(text: str) -> tuple[int, int]:
@@ -31,128 +38,162 @@ def _parse_mesh(text: str) -> tuple[int, int]:
     return int(sizes.get("data", 1)), int(sizes.get("model", 1))
 
 
-def plan(
-    config: Any,
-    *,
-    mesh_shape: tuple[int, int],
-    rules: Any,
-    batch_size: int,
-    feature_lengths: dict[str, int],
-    min_dim_size_to_factor: int = 128,
-    num_microbatches: int = 1,
-) -> dict[str, float]:
-    """Bytes per device: params, grads, opt_state, activations (and a parameter count)."""
-    import flax.linen as nn
-    import jax
-    import jax.numpy as jnp
-
-    from flanjax.model import T5, abstract_params
-    from flanjax import partitioning
-    from flanjax.train import optimizers
-    from flanjax.train.trainer import LossConfig, loss_sums
-
-    rules = partitioning.get_rules(rules)
-    sizes = {"data": mesh_shape[0], "model": mesh_shape[1]}
-    boxed = abstract_params(config, boxed=True)
-    params = abstract_params(config)
-    specs = partitioning.param_specs(boxed, rules)
-    tx = optimizers.make_optimizer(1e-3, min_dim_size_to_factor=min_dim_size_to_factor)
-    opt_shapes = jax.eval_shape(tx.init, params)
-    opt_specs = partitioning.opt_state_specs(opt_shapes, params, specs, min_dim_size_to_factor=min_dim_size_to_factor)
-
-    def total(shapes: Any, spec_tree: Any) -> int:
-        leaves = jax.tree.leaves(shapes)
-        spec_leaves = jax.tree.leaves(spec_tree, is_leaf=lambda x: isinstance(x, jax.sharding.PartitionSpec))
-        return sum(
-            partitioning.shard_bytes(a.shape, jnp.dtype(a.dtype).itemsize, s, sizes)
-            for a, s in zip(leaves, spec_leaves)
-        )
-
-    dp = partitioning.data_parallel_size(_SizesOnly(sizes), rules)
-    local = max(batch_size // dp // max(num_microbatches, 1), 1)
-    in_len, tgt_len = feature_lengths["inputs"], feature_lengths["targets"]
-    batch = {
-        "encoder_input_tokens": jax.ShapeDtypeStruct((local, in_len), jnp.int32),
-        "decoder_input_tokens": jax.ShapeDtypeStruct((local, tgt_len), jnp.int32),
-        "decoder_target_tokens": jax.ShapeDtypeStruct((local, tgt_len), jnp.int32),
-        "decoder_loss_weights": jax.ShapeDtypeStruct((local, tgt_len), jnp.int32),
-        "encoder_segment_ids": jax.ShapeDtypeStruct((local, in_len), jnp.int32),
-        "decoder_segment_ids": jax.ShapeDtypeStruct((local, tgt_len), jnp.int32),
-    }
-    model = T5(config)
-
-    def residuals(p, b):
-        def f(p):
-            return loss_sums(p, b, None, model=model, loss_config=LossConfig())[0]
-
-        return jax.vjp(f, p)[1]
-
-    saved = jax.eval_shape(residuals, params, batch)
-    # Tensor parallelism splits the activations that carry a heads/mlp/vocab dimension
-    # (attention scores and values, MLP hidden, logits) over `model`; recognised by size.
-    model_split = {}
-    for name, dim in (("heads", config.num_heads), ("mlp", config.d_ff), ("vocab", config.vocab_size)):
-        axes = nn.logical_to_mesh_axes((name,), rules)[0]
-        if axes is not None:
-            axes = (axes,) if isinstance(axes, str) else tuple(axes)
-            model_split[dim] = math.prod(sizes[a] for a in axes)
-
-    def activation(a) -> int:
-        n = math.prod(a.shape) * jnp.dtype(a.dtype).itemsize
-        split = max((model_split.get(d, 1) for d in a.shape[1:]), default=1)
-        return -(-n // split)
-
-    activation_bytes = sum(
-        activation(a) for a in jax.tree.leaves(saved) if a.ndim >= 2 and a.shape[0] == local
-    )
-    return {
-        "num_params": float(sum(math.prod(a.shape) for a in jax.tree.leaves(params))),
-        "params": float(total(params, specs)),
-        "grads": float(total(params, specs)),
-        "opt_state": float(total(opt_shapes, opt_specs)),
-        "activations": float(activation_bytes),
-        "local_batch": float(local),
-    }
-
-
-class _SizesOnly:
-    """What `data_parallel_size` reads from a mesh: axis names and sizes."""
-
-    def __init__(self, sizes: dict[str, int]) -> None:
-        self.axis_names = tuple(sizes)
-        self.axis_sizes = tuple(sizes.values())
+def _add_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mesh", default=None, help="estimate: e.g. data=32,model=8 (default: MESH_SHAPE)")
+    parser.add_argument("--device", default="tpu-v4", choices=sorted(HBM_GIB), help="estimate: HBM size")
+    parser.add_argument("--rules", default=None, help="preset (default: LOGICAL_RULES)")
+    parser.add_argument("--compile", action="store_true", help="compile for --topology (XLA's numbers)")
+    parser.add_argument("--compile_all", action="store_true", help="the docs/tpu.md table")
+    parser.add_argument("--topology", default=None, help="v4-32, v5e-256, v5p-128, v5e:4x4, ... "
+                        "(default: the gin's TPU_TOPOLOGY)")
+    parser.add_argument("--num_slices", type=int, default=None, help="default: the gin's NUM_SLICES or 1")
+    parser.add_argument("--data_rest", action="store_true",
+                        help="keep MESH_SHAPE's model axis, give the data axis the rest of the chips")
+    parser.add_argument("--no_eval", action="store_true", help="compile the train step only")
+    parser.add_argument("--eval_batch_size", type=int, default=None, help="default: BATCH_SIZE")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from flanjax.cli import gin_setup as gin_utils
-
-    def add_plan_flags(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--mesh", default=None, help="e.g. data=32,model=8 (default: MESH_SHAPE)")
-        parser.add_argument("--device", default="tpu-v4", choices=sorted(HBM_GIB))
-        parser.add_argument("--rules", default=None, help="preset (default: LOGICAL_RULES)")
+    from flanjax.cli.runner import one_line
 
     try:
-        bindings, args = gin_utils.parse_command_line(argv, "python -m flanjax.plan", __doc__, add_plan_flags)
+        bindings, args = gin_utils.parse_command_line(argv, "python -m flanjax.plan", __doc__, _add_flags)
     except gin_utils.GinError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.compile_all:
+        from flanjax.planner import table
+
+        search = [p for group in args.gin_search_paths for p in group.split(",") if p]
+        return table.main(search + [gin_utils.CONFIGS_DIR], json_lines=args.json)
 
     import gin
 
-    from flanjax.model.config import make_config
-    from flanjax.train import loop  # noqa: F401  (registers `train`)
+    gin_utils.register_configurables("train")
 
     # Planning needs no run directory or checkpoint.
     defaults = ["MODEL_DIR = '/tmp/unused'", "INITIAL_CHECKPOINT_PATH = None"]
     try:
         gin_utils.parse_gin(args.gin_file, defaults + bindings, args.gin_search_paths)
-        lengths = gin_utils.macro_value("TASK_FEATURE_LENGTHS")
-        batch_size = int(gin_utils.macro_value("BATCH_SIZE"))
-        rules = args.rules or gin_utils.macro_value("LOGICAL_RULES", optional=True)
-        config = make_config()
-    except gin_utils.GinError as e:
+        if args.compile:
+            return _compile(args)
+        return _estimate(args)
+    except (gin_utils.GinError, ValueError) as e:
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        return 2
+    finally:
+        gin.clear_config()
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from flanjax.cli import gin_setup as gin_utils
+    from flanjax.planner import aot, recipe, topology
+
+    name = args.topology or gin_utils.macro_value("TPU_TOPOLOGY", optional=True)
+    if not isinstance(name, str):
+        raise ValueError("pass --topology (e.g. v5p-128), or set TPU_TOPOLOGY in the gin")
+    slice_ = topology.parse_slice(name)
+    run = _recipe_from_gin()
+    if args.rules:
+        run = dataclasses.replace(run, rules=args.rules)
+    if args.data_rest:
+        run = dataclasses.replace(run, mesh_shape=(-1,) + tuple(run.mesh_shape[1:]))
+    num_slices = args.num_slices or run.num_slices
+    print(f"compiling the train step{'' if args.no_eval else ' and eval steps'} for "
+          f"{num_slices} x {slice_.name} ({slice_.topology_name}, {slice_.num_chips * num_slices} chips) "
+          "on this CPU ...", flush=True)
+    try:
+        report = recipe.compile_recipe(run, slice_, num_slices, eval_steps=not args.no_eval,
+                                       eval_batch_size=args.eval_batch_size)
+    except aot.CompileError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    _print_report(report, run)
+    if args.json:
+        print(json.dumps(report.to_json(), sort_keys=True))
+    return 0 if report.train is not None or report.error_bytes is not None else 2
+
+
+def _recipe_from_gin():
+    """The recipe `flanjax.train` would run under the gin config parsed now."""
+    import inspect
+
+    import gin
+
+    from flanjax.planner.recipe import Recipe
+    from flanjax.train import loop
+    from flanjax.train.trainer import LossConfig
+
+    defaults = {
+        name: p.default for name, p in inspect.signature(loop.train).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    bound = gin.get_bindings("train")
+
+    def value(name: str):
+        return bound.get(name, defaults.get(name))
+
+    schedule = gin.get_configurable("make_schedule")()
+    return Recipe(
+        config=gin.get_configurable("make_config")(),
+        batch_size=int(value("batch_size")),
+        feature_lengths=dict(value("task_feature_lengths")),
+        mesh_shape=tuple(int(s) for s in value("mesh_shape")),
+        rules=value("logical_rules"),
+        num_microbatches=int(value("num_microbatches") or 1),
+        num_slices=int(value("num_slices") or 1),
+        loss_config=LossConfig(value("z_loss"), value("label_smoothing"), value("loss_normalizing_factor")),
+        pack=bool(value("pack")),
+        tx=gin.get_configurable("make_optimizer")(schedule),
+        schedule=schedule,
+    )
+
+
+def _gib(n: float | None) -> str:
+    return "?" if n is None else f"{n / GIB:.2f} GiB"
+
+
+def _print_report(report, run) -> None:
+    config = run.config
+    chip = report.slice_.chip
+    print(f"model: {config.d_model}d x {config.num_encoder_layers}+{config.num_decoder_layers} layers, "
+          f"remat {config.remat_policy}, scan {config.scan_layers}; batch {run.batch_size}, lengths "
+          f"{dict(run.feature_lengths)}, microbatches {run.num_microbatches}")
+    print(f"mesh {report.mesh}, rules {report.rules}; {report.num_chips} chips {chip.generation} "
+          f"({_gib(chip.hbm_bytes)} HBM each); compiled in {report.compile_seconds:.0f} s")
+    if report.train is None:
+        need = f" (needs ~{_gib(report.error_bytes)} a chip)" if report.error_bytes else ""
+        print(f"train step: does NOT fit / did not compile{need}: {report.error}")
+        return
+    t = report.train
+    print("train step, per chip (XLA):")
+    for label, n in (("arguments (state + batch)", t.argument_bytes), ("outputs", t.output_bytes),
+                     ("aliased (donated state)", -t.alias_bytes), ("temporaries", t.temp_bytes)):
+        print(f"  {label:<28} {n / GIB:9.3f} GiB")
+    verdict = "fits" if report.fits else "does NOT fit"
+    print(f"  {'total':<28} {t.total_bytes / GIB:9.3f} GiB of {chip.hbm_bytes / GIB:.2f} GiB: {verdict}")
+    print(f"  FLOPs per step: model {report.model_flops:.3e} (all chips), XLA {t.flops:.3e} a chip "
+          f"(x{report.num_chips} = {t.flops * report.num_chips:.3e})")
+    print("  collectives (bytes a chip, each HLO op once): " + ", ".join(
+        f"{k} {_gib(v)}" for k, v in t.collectives.items() if v) or "none")
+    r = report.roof
+    print(f"  roofline ESTIMATE: step >= {r.step_seconds * 1e3:.1f} ms ({r.bound}-bound; compute "
+          f"{r.compute_seconds * 1e3:.1f} ms, HBM {r.memory_seconds * 1e3:.1f} ms; no communication), "
+          f"MFU <= {100 * r.mfu:.1f}%")
+    for name, stats in report.eval.items():
+        print(f"eval {name}: {_gib(stats.total_bytes)} a chip (temporaries {_gib(stats.temp_bytes)})")
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from flanjax.cli import gin_setup as gin_utils
+    import gin
+
+    lengths = gin_utils.macro_value("TASK_FEATURE_LENGTHS")
+    batch_size = int(gin_utils.macro_value("BATCH_SIZE"))
+    rules = args.rules or gin_utils.macro_value("LOGICAL_RULES", optional=True)
+    config = gin.get_configurable("make_config")()
     if not isinstance(rules, str):
         rules = "data_parallel"
     if args.mesh:
@@ -160,10 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         shape = gin_utils.macro_value("MESH_SHAPE", optional=True)
         if not isinstance(shape, (tuple, list)) or -1 in shape:
-            print("error: pass --mesh data=N,model=M (MESH_SHAPE has -1 or is unset)", file=sys.stderr)
-            return 2
+            raise ValueError("pass --mesh data=N,model=M (MESH_SHAPE has -1 or is unset)")
         mesh = tuple(shape)
-    gin.clear_config()
 
     result = plan(config, mesh_shape=mesh, rules=rules, batch_size=batch_size, feature_lengths=dict(lengths))
     hbm = HBM_GIB[args.device]
@@ -173,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"mesh: data={mesh[0]} x model={mesh[1]} ({mesh[0] * mesh[1]} devices), rules {rules}, "
           f"device {args.device}" + (f" ({hbm} GiB)" if hbm else ""))
     print(f"batch {batch_size} ({int(result['local_batch'])} per data shard), lengths {dict(lengths)}")
-    print("per device:")
+    print("per device (ESTIMATE from shapes; no compiler temporaries: --compile gives XLA's):")
     for key, label in (("params", "parameters"), ("grads", "gradients"), ("opt_state", "optimizer state"),
                        ("activations", "activations (saved for backward)")):
         print(f"  {label:<34} {result[key] / GIB:9.3f} GiB")
@@ -183,4 +222,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # No TPU is attached when planning: JAX itself runs on the CPU (the TPU is only compiled for).
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
     sys.exit(main())

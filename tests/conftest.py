@@ -6,6 +6,9 @@ import tempfile
 # TF/absl log noise off; CPU only.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# With the `aot` extra (libtpu) installed JAX would probe for a TPU: tests run on the CPU
+# (the planner's tests still compile for TPU topologies through libtpu).
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # The bundled demo data are built (in seconds) into a fresh directory per test process.
 os.environ.setdefault("FLANJAX_DEMO_DATA_DIR", tempfile.mkdtemp(prefix="flanjax_demo_tfds_"))
 # Tests never reach gs://: tasks of every collection tokenize with the bundled vocabulary.

@@ -55,6 +55,7 @@ def prepare_process() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from flanjax import hostmem  # pylint: disable=g-import-not-at-top
 
+    hostmem.default_to_cpu_without_tpu()  # libtpu (the aot extra) but no TPU: a quiet CPU run
     hostmem.keep_freed_memory()  # before JAX starts its CPU client; see flanjax/hostmem.py
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("absl", "jax._src.xla_bridge", "tensorflow"):

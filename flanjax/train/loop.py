@@ -90,6 +90,7 @@ def train(
     eval_at_start: bool = True,
     heldout_cluster: str | None = None,
     mesh_shape: Sequence[int] = (-1, 1),
+    num_slices: int = 1,  # TPU slices joined over DCN; mesh_shape is one slice's
     logical_rules: str | Sequence[tuple[str, Any]] = "data_parallel",
     num_microbatches: int = 1,
     z_loss: float = 1e-4,
@@ -123,8 +124,8 @@ def train(
             f"KEEP_BEST={keep_best!r} needs held-out scores: set EVAL_ON (and EVAL_PERIOD) or "
             "leave KEEP_BEST unset"
         )
-    rules = partitioning.get_rules(logical_rules)
-    mesh = partitioning.make_mesh(mesh_shape)
+    mesh = partitioning.make_mesh(mesh_shape, num_slices=num_slices)
+    rules = partitioning.rules_for_mesh(partitioning.get_rules(logical_rules), mesh)
     dp = partitioning.data_parallel_size(mesh, rules)
     host_batch_size = input_pipeline.check_batch_size(
         batch_size, process_count=jax.process_count(), data_parallel_size=dp,

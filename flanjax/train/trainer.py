@@ -275,7 +275,7 @@ class Trainer:
         self.tx = tx
         self.schedule = schedule
         self.mesh = mesh
-        self.rules = partitioning.get_rules(rules)
+        self.rules = partitioning.rules_for_mesh(partitioning.get_rules(rules), mesh)
         self.loss_config = loss_config
         self.num_microbatches = num_microbatches
         self.batch_shapes = dict(batch_shapes)
@@ -288,8 +288,11 @@ class Trainer:
             )
         self._init_batch = dp
 
+        # An abstract key: a concrete one would be placed on the mesh's devices, which
+        # have no memory when they are an AOT topology's (flanjax.planner.aot).
+        abstract_key = jax.eval_shape(lambda: jax.random.key(0))
         with self.context():
-            boxed = jax.eval_shape(self._init_boxed, jax.random.key(0))
+            boxed = jax.eval_shape(self._init_boxed, abstract_key)
         self.param_specs = partitioning.param_specs(boxed, self.rules)
         self.abstract_params = nn.meta.unbox(boxed)
         opt_shapes = jax.eval_shape(tx.init, self.abstract_params)
@@ -365,6 +368,17 @@ class Trainer:
     def train_step(self, state: TrainState, batch: Batch, rng: Array) -> tuple[TrainState, dict[str, Array]]:
         with self.context():
             return self._train_step(state, batch, rng)
+
+    def lower_train_step(self) -> Any:
+        """The train step lowered for the abstract state, batch and key (AOT compilation)."""
+        key = jax.eval_shape(lambda: jax.random.key(0))
+        rng = jax.ShapeDtypeStruct(key.shape, key.dtype, sharding=self.replicated)
+        batch = {
+            k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=self.batch_shardings[k])
+            for k, v in self.batch_shapes.items()
+        }
+        with self.context():
+            return self._train_step.lower(self.abstract_state, batch, rng)
 
     def eval_step(self, params: Any, batch: Batch) -> dict[str, Array]:
         with self.context():

@@ -1,0 +1,52 @@
+"""A roofline step time and MFU from XLA's per-chip FLOPs and HBM traffic (an estimate).
+
+    step time >= max(XLA FLOPs per chip / peak FLOP/s, XLA bytes accessed per chip / HBM B/s)
+    MFU        = model FLOPs per step / (chips x peak FLOP/s x step time)
+
+Both bounds assume perfect overlap and ignore communication (ICI/DCN collectives), kernel
+launch gaps and the host: a real step is slower, so the MFU here is an upper bound. "Model
+FLOPs" are the matmul FLOPs of the network (`flanjax.model.flops_per_token`, 3x forward),
+the same definition the training log's MFU uses; XLA's count also has the rematerialised
+forward, softmax, norms and the optimizer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flanjax.planner.topology import Chip
+
+
+@dataclasses.dataclass(frozen=True)
+class Roofline:
+    compute_seconds: float  # XLA FLOPs / peak
+    memory_seconds: float  # XLA bytes accessed / HBM bandwidth
+    model_flops: float  # per step, all chips
+    num_chips: int
+    peak_flops: float  # per chip
+
+    @property
+    def step_seconds(self) -> float:
+        return max(self.compute_seconds, self.memory_seconds)
+
+    @property
+    def bound(self) -> str:
+        return "compute" if self.compute_seconds >= self.memory_seconds else "memory"
+
+    @property
+    def mfu(self) -> float:
+        if self.step_seconds <= 0:
+            return 0.0
+        return self.model_flops / (self.num_chips * self.peak_flops * self.step_seconds)
+
+
+def roofline(chip: Chip, *, xla_flops: float, bytes_accessed: float, model_flops: float,
+             num_chips: int) -> Roofline:
+    """xla_flops and bytes_accessed are one chip's (XLA's per-device program)."""
+    return Roofline(
+        compute_seconds=xla_flops / chip.peak_flops,
+        memory_seconds=bytes_accessed / chip.hbm_bandwidth,
+        model_flops=model_flops,
+        num_chips=num_chips,
+        peak_flops=chip.peak_flops,
+    )
