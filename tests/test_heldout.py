@@ -70,7 +70,10 @@ def test_evaluate_task_modes(tiny):
     (rank_task,) = heldout.resolve_tasks("demo_reviews_zs:0")
     result = heldout.evaluate_task(config, params, rank_task, settings)
     assert (result.num_ranked, result.num_generated, result.num_examples) == (3, 0, 3)
-    assert result.metric == "accuracy" and 0 <= result.score <= 100
+    assert result.metric == "accuracy" and len(result.samples) == 3
+    # Accuracy over the 3 examples, recomputed from their predictions and targets.
+    hits = [s["prediction"] == s["target"] for s in result.samples]
+    assert result.score == pytest.approx(100 * sum(hits) / 3)
     assert all(s["prediction"] in ("positive", "negative") for s in result.samples)
     (gen_task,) = heldout.resolve_tasks("demo_addition_zs:0")
     result = heldout.evaluate_task(config, params, gen_task, settings)
