@@ -20,7 +20,7 @@ import json
 import os
 import re
 import shutil
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 TEMP_MARKER = ".orbax-checkpoint-tmp"
 CORRUPT_SUBDIR = "corrupt_checkpoints"
@@ -51,9 +51,9 @@ def problem_of(error: BaseException) -> str:
     for pattern, reason in (
         (r"_METADATA|Metadata file", "its _METADATA file is missing or unreadable"),
         (r"(?i)pytree structure|tree structure", "its array tree does not match the run's state"),
+        (r"(?i)NOT_FOUND|No such file|does not exist", "an array file is missing"),
         (r"(?i)Error reading|truncat|Unexpected end|Corrupt|checksum|DATA_LOSS|OUT_OF_RANGE",
          "an array file is truncated or corrupt"),
-        (r"(?i)NOT_FOUND|No such file|does not exist", "an array file is missing"),
     ):
         if re.search(pattern, text):
             return reason
@@ -126,3 +126,42 @@ def last_logged_step(jsonl_path: str) -> int | None:
         if isinstance(step, int) and (last is None or step > last):
             last = step
     return last
+
+
+class ResumeMismatchError(ValueError):
+    """The run would resume checkpoints of another model or optimizer (one line, every field)."""
+
+
+# Fields that change the shapes or tree of the saved state: resuming across them is refused.
+MODEL_STATE_FIELDS = (
+    "vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
+    "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
+    "tie_word_embeddings", "scan_layers", "param_dtype",
+)
+OPTIMIZER_STATE_FIELDS = ("factored", "min_dim_size_to_factor", "momentum_on", "global_clip_norm_on",
+                          "weight_decay_on")
+
+
+def differences(saved: Mapping[str, Any], current: Mapping[str, Any], fields: Sequence[str]) -> list[str]:
+    """"name: A (checkpoint) vs B (this run)" for each of `fields` that differs."""
+    out = []
+    for k in fields:
+        if k in saved and k in current and saved[k] != current[k]:
+            out.append(f"{k} {saved[k]!r} (checkpoint) vs {current[k]!r} (this run)")
+    return out
+
+
+def check_resume(model_dir: str, saved_model: Mapping[str, Any] | None, model: Mapping[str, Any],
+                 saved_optimizer: Mapping[str, Any] | None, optimizer: Mapping[str, Any]) -> None:
+    """Refuses to resume `model_dir` with a model or optimizer whose saved state differs."""
+    found = []
+    if saved_model is not None:
+        found += [f"model {d}" for d in differences(saved_model, model, MODEL_STATE_FIELDS)]
+    if saved_optimizer is not None:
+        found += [f"optimizer {d}" for d in differences(saved_optimizer, optimizer, OPTIMIZER_STATE_FIELDS)]
+    if found:
+        raise ResumeMismatchError(
+            f"MODEL_DIR {model_dir} holds checkpoints of another configuration: {'; '.join(found)}; "
+            "rerun with the original settings, or choose a new MODEL_DIR (INITIAL_CHECKPOINT_PATH can "
+            "start it from this run's parameters)."
+        )
