@@ -63,7 +63,7 @@ def test_eval_task_keeps_options_template_and_raw_target():
 
 
 def test_few_shot_exemplars_fit_the_input_length():
-    vocab = tasks.output_features("demo")["inputs"].vocabulary
+    vocab = tasks.output_features("DEMO_VOCAB")["inputs"].vocabulary
     for length in (64, 200):
         exs = _examples("demo_reverse_words_fs", n=6, lengths={"inputs": length, "targets": 32})
         assert len(exs) == 6
