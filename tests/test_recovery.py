@@ -106,3 +106,20 @@ def test_resume_mismatch_lists_every_field(tmp_path):
         assert part in msg, msg
     assert "dropout_rate" not in msg  # not part of the saved state: may change on resume
     recovery.check_resume("/m", saved, dict(saved, dropout_rate=0.3), None, {})
+
+
+def test_state_differences_name_the_arrays():
+    import collections
+
+    State = collections.namedtuple("State", "count v")
+    saved = {"params": {"w": np.zeros((4, 8))}, "opt_state": [{"count": np.zeros(()), "v": {"w": np.zeros((4, 8))}}]}
+    run = {"params": {"w": np.zeros((4, 16))},
+           "opt_state": (State(np.zeros(()), {"w": np.zeros((4, 16))}), {"mu": {"w": np.zeros((4, 16))}})}
+    diffs = recovery.state_differences(saved, run)
+    assert diffs == [
+        "opt_state: 1 arrays only in this run (opt_state/1/mu/w)",
+        "opt_state: 1 arrays with other shapes (opt_state/0/v/w (4, 8) (checkpoint) vs (4, 16) (this run))",
+        "params: 1 arrays with other shapes (params/w (4, 8) (checkpoint) vs (4, 16) (this run))",
+    ], diffs
+    assert recovery.state_differences(saved, {"params": {"w": np.zeros((4, 8))},
+                                              "opt_state": (State(np.zeros(()), {"w": np.zeros((4, 8))}),)}) == []

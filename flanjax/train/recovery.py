@@ -165,3 +165,43 @@ def check_resume(model_dir: str, saved_model: Mapping[str, Any] | None, model: M
             "rerun with the original settings, or choose a new MODEL_DIR (INITIAL_CHECKPOINT_PATH can "
             "start it from this run's parameters)."
         )
+
+
+def _path_name(path: Sequence[Any]) -> str:
+    parts = []
+    for key in path:
+        for attr in ("key", "name", "idx"):
+            if hasattr(key, attr):
+                parts.append(str(getattr(key, attr)))
+                break
+        else:
+            parts.append(str(key))
+    return "/".join(parts)
+
+
+def _shapes(tree: Any) -> dict[str, tuple]:
+    import jax  # pylint: disable=g-import-not-at-top
+
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {_path_name(p): tuple(getattr(leaf, "shape", ())) for p, leaf in leaves}
+
+
+def state_differences(saved_tree: Any, abstract_state: Any, *, examples: int = 3) -> list[str]:
+    """What differs between a checkpoint's array tree (orbax metadata) and this run's state,
+    grouped by top-level part (params, opt_state), with the first few paths of each kind."""
+    saved, want = _shapes(saved_tree), _shapes(abstract_state)
+    out = []
+    for part in sorted({k.split("/")[0] for k in saved} | {k.split("/")[0] for k in want}):
+        s = {k: v for k, v in saved.items() if k.split("/")[0] == part}
+        w = {k: v for k, v in want.items() if k.split("/")[0] == part}
+        only_saved, only_run = sorted(set(s) - set(w)), sorted(set(w) - set(s))
+        shape = sorted(k for k in set(s) & set(w) if s[k] != w[k])
+        for label, keys, show in (
+            ("only in the checkpoint", only_saved, lambda k: k),
+            ("only in this run", only_run, lambda k: k),
+            ("with other shapes", shape, lambda k: f"{k} {s[k]} (checkpoint) vs {w[k]} (this run)"),
+        ):
+            if keys:
+                more = f", +{len(keys) - examples} more" if len(keys) > examples else ""
+                out.append(f"{part}: {len(keys)} arrays {label} ({', '.join(show(k) for k in keys[:examples])}{more})")
+    return out
