@@ -3,7 +3,7 @@
 import gin
 import pytest
 
-from flanjax import gin_checks
+from flanjax.cli import gin_checks
 
 BASE = """
 TRAIN_STEPS = 300

@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import Callable
 
-EXIT_INTERRUPTED = 75
+EXIT_INTERRUPTED = 75  # = flanjax.cli.runner.EXIT_INTERRUPTED
 EXIT_SECOND_CTRL_C = 130
 
 

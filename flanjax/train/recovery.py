@@ -205,3 +205,14 @@ def state_differences(saved_tree: Any, abstract_state: Any, *, examples: int = 3
                 more = f", +{len(keys) - examples} more" if len(keys) > examples else ""
                 out.append(f"{part}: {len(keys)} arrays {label} ({', '.join(show(k) for k in keys[:examples])}{more})")
     return out
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Writes `path` through a temporary file and a rename: readers see the old or the new."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
