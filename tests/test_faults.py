@@ -161,7 +161,7 @@ def test_sigint_saves_and_exits_75_then_corrupt_latest_falls_back(trained, tmp_p
     lines = []
     for line in proc.stdout:
         lines.append(line)
-        if line.startswith("[train] step 6/"):
+        if line.startswith("step 6/"):
             proc.send_signal(signal.SIGINT)
             break
     out = "".join(lines) + proc.communicate(timeout=120)[0]
