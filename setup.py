@@ -41,6 +41,8 @@ EXTRAS_REQUIRE = {
         "safetensors>=0.4",
         "datasets>=3",
     ],
+    # The TensorBoard viewer for the event files every run writes (`tensorboard --logdir ...`).
+    "viz": ["tensorboard>=2.15"],
     "test": ["pytest>=8", "pytest-xdist>=3"],
 }
 

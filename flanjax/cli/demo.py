@@ -93,5 +93,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"[demo] done in {minutes:.1f} min. Under {args.out}/: results.md, results.json, "
           f"datasets.png, heldout_vs_clusters.png, tensorboard/ (eval), "
           f"minus_{args.heldout}/ (checkpoints, train_metrics.jsonl, tensorboard/).")
-    print(f"[demo] tensorboard --logdir {args.out}")
+    print(f"[demo] tensorboard --logdir {args.out}   (the viewer: pip install -e '.[viz]')")
     return 0
