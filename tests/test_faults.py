@@ -36,9 +36,9 @@ EXIT_CONFIG, EXIT_INTERRUPTED = 2, 75
 
 
 def _train_main():
-    from flanjax.train import __main__ as train_main
+    from flanjax.cli import runner
 
-    return train_main.main
+    return lambda argv: runner.call("flanjax.cli.train", argv)
 
 
 def _snapshot(model_dir):

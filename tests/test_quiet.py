@@ -11,7 +11,7 @@ def test_tensorflow_import_is_silent_but_failures_are_not():
     env = dict(os.environ)
     for k in ("TF_CPP_MIN_LOG_LEVEL", "FLANJAX_VERBOSE_STARTUP"):
         env.pop(k, None)
-    code = ("from flanjax import quiet; quiet.silence_startup_noise(); import tensorflow as tf; "
+    code = ("from flanjax.cli import quiet; quiet.silence_startup_noise(); import tensorflow as tf; "
             "import logging; logging.getLogger('absl').warning('Metadata file does not exist: x'); "
             "logging.getLogger('absl').warning('kept'); print(tf.constant(2).numpy())")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)

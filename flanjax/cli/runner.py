@@ -61,7 +61,7 @@ def prepare_process() -> None:
     from flanjax import hostmem  # pylint: disable=g-import-not-at-top
 
     hostmem.keep_freed_memory()  # before JAX starts its CPU client; see flanjax/hostmem.py
-    from flanjax import quiet  # pylint: disable=g-import-not-at-top
+    from flanjax.cli import quiet  # pylint: disable=g-import-not-at-top
 
     quiet.silence_startup_noise()  # TensorFlow's C++ start-up lines, orbax's spurious warning
     logging.basicConfig(level=logging.INFO, format="%(message)s")
