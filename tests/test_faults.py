@@ -195,3 +195,35 @@ def test_sigint_saves_and_exits_75_then_corrupt_latest_falls_back(trained, tmp_p
     steps = [json.loads(l)["step"] for l in open(os.path.join(model_dir, "train_metrics.jsonl"))]
     assert len(steps) == len(set(steps)), steps  # the replayed steps 5.. are not there twice
     assert steps == sorted(steps) and steps[-1] == latest + 2, steps
+
+
+def test_export_a_run_to_hf_with_its_tokenizer(trained, tmp_path):
+    """--to_hf RUN_DIR --step N: transformers loads model and tokenizer; logits equal ours."""
+    import numpy as np
+    import torch
+    import transformers
+
+    from flanjax import checkpoints
+    from flanjax.data.vocab import get_vocabulary
+    from flanjax.model import T5
+
+    model_dir, before = trained
+    assert os.path.exists(os.path.join(model_dir, "spiece.model"))  # the run recorded it
+    out = str(tmp_path / "hf")
+    proc = _run(["flanjax.convert", "--to_hf", model_dir, "--step", "2", "--out", out], timeout=180)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert _snapshot(model_dir) == before
+    tok = transformers.AutoTokenizer.from_pretrained(out)
+    hf = transformers.T5ForConditionalGeneration.from_pretrained(out).eval()
+    text = "Is the ball in the attic?"
+    ids = tok(text).input_ids
+    assert ids == get_vocabulary("bundled").encode(text) + [1]
+    config, params = checkpoints.load_model(model_dir, step=2, dtype="float32")
+    dec = [0, 5, 6, 7]
+    with torch.no_grad():
+        ref = hf(input_ids=torch.tensor([ids]), decoder_input_ids=torch.tensor([dec])).logits.numpy()
+    ours = np.asarray(T5(config).apply({"params": params}, np.array([ids]), np.array([dec])))
+    np.testing.assert_allclose(ours[..., : ref.shape[-1]], ref, rtol=1e-4, atol=1e-4)
+    step4 = checkpoints.load_model(model_dir, step=4, dtype="float32")[1]
+    assert not np.allclose(np.asarray(step4["token_embedder"]["embedding"]),
+                           np.asarray(params["token_embedder"]["embedding"]))  # --step picked step 2
