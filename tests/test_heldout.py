@@ -143,3 +143,12 @@ def test_dry_run_prints_launch_commands(capsys):
     assert lines[-1].startswith("python -m flanjax.eval") and "EVAL_ON=\"'nli,sentiment'\"" in lines[-1]
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli,sentimnt", "--dry_run"]) == 2
     assert "Unknown cluster 'sentimnt'" in capsys.readouterr().err
+    # Every setting given on the command line reaches the printed commands.
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--dry_run", "--out", "/tmp/x",
+                        "--learning_rate", "3e-4", "--max_eval_examples", "7", "--batch_size", "16"]) == 0
+    train, evaluate = capsys.readouterr().out.strip().splitlines()
+    assert "--gin.make_schedule.learning_rate=0.0003" in train and "--gin.BATCH_SIZE=16" in train
+    assert "--gin.MAX_EVAL_EXAMPLES=7" in evaluate and "TASK_FEATURE_LENGTHS" in evaluate
+    # --help shows the defaults.
+    assert runner.call("flanjax.cli.heldout", ["--help"]) == 0
+    assert "(default: 0.001)" in capsys.readouterr().out
