@@ -10,13 +10,13 @@ TRAIN_STEPS = 300
 BATCH_SIZE = 16
 TASK_FEATURE_LENGTHS = {'inputs': 128, 'targets': 32}
 LR = 0.01
-train.steps = %TRAIN_STEPS
-train.lr = %LR
+gin_checks_stub.steps = %TRAIN_STEPS
+gin_checks_stub.lr = %LR
 """
 
 
 @gin.configurable
-def train(steps=1, lr=0.0):  # a stand-in entry point
+def gin_checks_stub(steps=1, lr=0.0):  # a stand-in entry point (not named like a real one)
     return steps, lr
 
 
