@@ -48,6 +48,8 @@ EXTRAS_REQUIRE = {
     # alone, the version jax 0.10.2's `tpu` extra pins. JAX keeps running on the CPU
     # (flanjax sets JAX_PLATFORMS=cpu when no TPU is attached; flanjax.hostmem).
     "aot": ["libtpu==0.0.42.*"],
+    # The TensorBoard viewer for the event files every run writes (`tensorboard --logdir ...`).
+    "viz": ["tensorboard>=2.15"],
     "test": ["pytest>=8", "pytest-xdist>=3"],
 }
 

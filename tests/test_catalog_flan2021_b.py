@@ -63,6 +63,19 @@ def test_every_template_renders_on_mock_data(entry, mock_rows):
         rendered += 1
     if entry.name not in _SKIPS_ALL_MOCK_ROWS:
         assert rendered, f"{entry.name}: every mock example was skipped"
+    else:
+        # Mock strings have no punctuation: the same rows with punctuation added must render,
+        # and the punctuation-free input must be exactly the row with it stripped.
+        for raw in raws:
+            en = raw["en"].decode() if isinstance(raw["en"], bytes) else raw["en"]
+            with_punct = {**raw, "en": type(raw["en"])(f"{en}, really!".encode() if isinstance(raw["en"], bytes)
+                                                       else f"{en}, really!")}
+            fields = entry.fields_of(with_punct)
+            assert fields is not None and fields["answer"].endswith(", really!"), fields
+            assert fields["no_punct"] == fields["answer"].replace(",", "").replace("!", "")
+            _check_rendered(entry, fields)
+            rendered += 1
+        assert rendered == len(raws)
 
 
 def test_paper_cluster_counts():

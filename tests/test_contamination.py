@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from flanjax.data.bundled import ensure_prepared
 from flanjax.evaluation import contamination
 
@@ -51,7 +53,8 @@ def test_command_line_on_demo(tmp_path, capsys):
     report = json.loads(out.read_text())
     names = [r["dataset"] for r in report["datasets"]]
     assert names == ["demo_entailment", "demo_numeric_nli", "demo_reviews"]
-    assert all(0.0 <= r["fraction"] <= 1.0 for r in report["datasets"])
+    for r in report["datasets"]:
+        assert r["num_examples"] > 0 and r["fraction"] == pytest.approx(r["num_contaminated"] / r["num_examples"])
     assert "demo_entailment" not in report["train_examples_read"]  # nli is held out
     assert set(report["train_hit_limit"]) == set(report["train_examples_read"])
     assert "13-gram overlap" in capsys.readouterr().out

@@ -45,6 +45,9 @@ def test_eval_writes_report(checkpoints, tmp_path, capsys):
     assert len(run["tasks"]) == 5 and all(t["num_examples"] == 2 for t in run["tasks"])
     # runs/eval.gin evaluates on the trainer's default mesh (MESH_SHAPE, LOGICAL_RULES).
     assert run["mesh"] == {"data": 1, "model": 1, "rules": "data_parallel"}
+    # Progress per task as it finishes; a converted checkpoint has no training step.
+    assert "[eval] 1/5 demo_reviews_zs:" in stdout and "[eval] 5/5 " in stdout
+    assert "checkpoint_step" in data and data["checkpoint_step"] is None
 
 
 @pytest.mark.parametrize(

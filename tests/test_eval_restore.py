@@ -119,10 +119,20 @@ def _main(tmp):
     hf_dir = os.path.join(tmp, "hf")
     save_hf_t5(config, _random_params(config, 3), hf_dir)
 
-    cases = [(model_dir, None), (model_dir, 1), (converted, None), (hf_dir, None)]
+    # Each case with the parameters that were written there (step 2 of the run holds seed 1).
+    cases = [(model_dir, None, _random_params(config, 1)), (model_dir, 1, _random_params(config, 0)),
+             (converted, None, _random_params(scanned, 2)), (hf_dir, None, _random_params(config, 3))]
     host_params = {}
-    for path, step in cases:
+    for path, step, written in cases:
         want_config, want = checkpoints.load_model(path, step=step, dtype="float32")
+        # The host loader against the arrays written, not against itself.
+        flat_written = dict(jax.tree_util.tree_flatten_with_path(written)[0])
+        flat_loaded = jax.tree_util.tree_flatten_with_path(want)[0]
+        assert len(flat_loaded) == len(flat_written), (path, len(flat_loaded), len(flat_written))
+        for key, leaf in flat_loaded:
+            np.testing.assert_array_equal(np.asarray(leaf, np.float32),
+                                          np.asarray(flat_written[key], np.float32),
+                                          err_msg=f"{path} step {step} {jax.tree_util.keystr(key)}")
         got_config, got = checkpoints.load_model(path, step=step, mesh=mesh, dtype="float32")
         assert got_config == want_config and got_config.dtype == "float32", (got_config, want_config)
         assert got_config.param_dtype == "float32"

@@ -70,7 +70,10 @@ def test_evaluate_task_modes(tiny):
     (rank_task,) = heldout.resolve_tasks("demo_reviews_zs:0")
     result = heldout.evaluate_task(config, params, rank_task, settings)
     assert (result.num_ranked, result.num_generated, result.num_examples) == (3, 0, 3)
-    assert result.metric == "accuracy" and 0 <= result.score <= 100
+    assert result.metric == "accuracy" and len(result.samples) == 3
+    # Accuracy over the 3 examples, recomputed from their predictions and targets.
+    hits = [s["prediction"] == s["target"] for s in result.samples]
+    assert result.score == pytest.approx(100 * sum(hits) / 3)
     assert all(s["prediction"] in ("positive", "negative") for s in result.samples)
     (gen_task,) = heldout.resolve_tasks("demo_addition_zs:0")
     result = heldout.evaluate_task(config, params, gen_task, settings)
@@ -140,3 +143,12 @@ def test_dry_run_prints_launch_commands(capsys):
     assert lines[-1].startswith("python -m flanjax.eval") and "EVAL_ON=\"'nli,sentiment'\"" in lines[-1]
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli,sentimnt", "--dry_run"]) == 2
     assert "Unknown cluster 'sentimnt'" in capsys.readouterr().err
+    # Every setting given on the command line reaches the printed commands.
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--dry_run", "--out", "/tmp/x",
+                        "--learning_rate", "3e-4", "--max_eval_examples", "7", "--batch_size", "16"]) == 0
+    train, evaluate = capsys.readouterr().out.strip().splitlines()
+    assert "--gin.make_schedule.learning_rate=0.0003" in train and "--gin.BATCH_SIZE=16" in train
+    assert "--gin.MAX_EVAL_EXAMPLES=7" in evaluate and "TASK_FEATURE_LENGTHS" in evaluate
+    # --help shows the defaults.
+    assert runner.call("flanjax.cli.heldout", ["--help"]) == 0
+    assert "(default: 0.001)" in capsys.readouterr().out

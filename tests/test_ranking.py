@@ -75,11 +75,35 @@ def test_rank_scores_match_transformers(reference, batch_size):
 
 
 def test_length_normalised_choice(reference):
-    _, vocab, config, params = reference
-    examples = _examples(vocab)
-    result = ranking.rank_classify(config, params, vocab, examples, length_normalize=True)
-    for ex, means, pred in zip(examples, result.mean_scores, result.predictions):
-        assert pred == ranking.options_of(ex)[int(np.argmax(means))]
+    """Mean log-likelihood per token picks a different option than the sum on some example."""
+    model, vocab, config, params = reference
+    examples = _examples(vocab) + _disagreeing_examples(vocab)
+    by_mean = ranking.rank_classify(config, params, vocab, examples, length_normalize=True)
+    by_sum = ranking.rank_classify(config, params, vocab, examples, length_normalize=False)
+    disagree = 0
+    for ex, pred_mean, pred_sum in zip(examples, by_mean.predictions, by_sum.predictions):
+        options = ranking.options_of(ex)
+        ids = [vocab.encode(o) + [1] for o in options]
+        sums = [_hf_option_log_likelihood(model, ex["inputs"].tolist(), i) for i in ids]
+        means = [s / len(i) for s, i in zip(sums, ids)]
+        assert pred_mean == options[int(np.argmax(means))]
+        assert pred_sum == options[int(np.argmax(sums))]
+        disagree += int(np.argmax(means)) != int(np.argmax(sums))
+    assert disagree >= 1, "no example where the sum and the mean disagree: the test proves nothing"
+
+
+def _disagreeing_examples(vocab):
+    """Options of very different lengths, where the per-token mean favours the long one."""
+    texts = [
+        ("Is the sky blue?", ["no", "it is not possible to tell from the text given above", "yes"]),
+        ("Name a colour.", ["red", "a deep and vivid shade of green like fresh summer grass"]),
+        ("Say something.", ["x", "the quick brown fox jumps over the lazy dog again and again"]),
+    ]
+    return [
+        {"inputs": np.array(vocab.encode(t) + [1], np.int32), "answer_options": [o.encode() for o in opts],
+         "template_id": b"0"}
+        for t, opts in texts
+    ]
 
 
 def test_rank_without_options_names_the_task(reference):

@@ -57,17 +57,24 @@ def test_eval_task_keeps_options_template_and_raw_target():
         options = [o.decode() for o in ex["answer_options"]]
         assert ex["template_id"].decode() == "1"
         assert ex["targets_pretokenized"].decode() in options
-        assert "OPTIONS:" in ex["inputs_pretokenized"].decode() or options
+        # FLAN's options block, every option in order, in the rendered input.
+        assert len(options) == 3, options
+        assert "\n\nOPTIONS:\n- " + "\n- ".join(options) in ex["inputs_pretokenized"].decode()
 
 
 def test_few_shot_exemplars_fit_the_input_length():
+    vocab = tasks.output_features("DEMO_VOCAB")["inputs"].vocabulary
     for length in (64, 200):
         exs = _examples("demo_reverse_words_fs", n=6, lengths={"inputs": length, "targets": 32})
+        assert len(exs) == 6
         for ex in exs:
             text = ex["inputs_pretokenized"].decode()
-            # The rendered few-shot input plus EOS fits: nothing had to be cut.
-            assert len(ex["inputs"]) <= length
-            assert ex["inputs"][-1] == 1, text
+            # The rendered few-shot input plus EOS fits: the tokens are exactly the rendered
+            # text and EOS (seqio trims, then appends EOS, so a cut example would differ).
+            want = vocab.encode(text) + [1]
+            assert len(want) <= length, (len(want), text)
+            assert ex["inputs"].tolist() == want, text
+            assert "\n\n\n" in text, text  # at least one exemplar made it in
     long = _examples("demo_reverse_words_fs", n=6, lengths={"inputs": 400, "targets": 32})
     assert any("\n\n\n" in e["inputs_pretokenized"].decode() for e in long)
 

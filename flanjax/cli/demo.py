@@ -100,5 +100,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     curve = os.path.join(args.out, f"minus_{args.heldout}", "heldout_curve.png")
     if os.path.exists(curve):
         print(f"[demo] held-out curve while training: {curve}")
-    print(f"[demo] tensorboard --logdir {args.out}")
+    print(f"[demo] tensorboard --logdir {args.out}   (the viewer: pip install -e '.[viz]')")
     return 0

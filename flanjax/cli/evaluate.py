@@ -49,9 +49,26 @@ def run_gin_command(
     gin_setup.parse_gin(args.gin_file, bindings, args.gin_search_paths)
     gin_setup.check_macros(required)
     gin_setup.check_macros(optional, optional=True)
-    gin_setup.configure_data_locations()
+    gin_setup.check_known_and_typed(tuple(required) + tuple(optional), prog)
+    chosen = gin_setup.configure_data_locations()
+    _use_recorded_vocabulary(gin_setup.macro_value("CHECKPOINT_PATH"), chosen)
     gin.get_configurable(configurable)()
     return runner.EXIT_OK
+
+
+def _use_recorded_vocabulary(checkpoint_path: str, chosen: dict) -> None:
+    """Tasks tokenize with the vocabulary the checkpoint was trained with (a training run
+    records it beside its checkpoints) unless VOCAB is set explicitly (gin or FLANJAX_VOCAB)."""
+    import os  # pylint: disable=g-import-not-at-top
+
+    from flanjax.data import locations, vocab_files  # pylint: disable=g-import-not-at-top
+
+    if "VOCAB" in chosen or os.environ.get("FLANJAX_VOCAB"):
+        return
+    recorded = vocab_files.recorded_vocabulary(str(checkpoint_path))
+    if recorded is not None:
+        print(f"[eval] vocabulary recorded with the checkpoint: {recorded.sentencepiece_model_file}", flush=True)
+        locations.configure({"VOCAB": recorded.sentencepiece_model_file})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

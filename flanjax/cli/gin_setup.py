@@ -221,3 +221,23 @@ def configure_data_locations() -> dict[str, str]:
             values[setting.name] = str(value)
     locations.configure(values)
     return values
+
+
+# Macros the gin files set for another command that reads the same files: the slice a recipe
+# is planned for (`python -m flanjax.plan` reads TPU_TOPOLOGY from the experiment gin).
+SHARED_MACROS = ("TPU_TOPOLOGY",)
+
+
+def check_known_and_typed(read_by_command: Sequence[str], command: str) -> dict:
+    """Before any work: no macro nothing reads (closest known name named), every macro of a
+    declared type well typed (see `flanjax.cli.gin_checks`). Returns {macro: value} of
+    `read_by_command` that are set."""
+    from flanjax.cli import gin_checks  # pylint: disable=g-import-not-at-top
+    from flanjax.data import locations  # pylint: disable=g-import-not-at-top
+
+    known = tuple(read_by_command) + tuple(s.name for s in locations.SETTINGS) + SHARED_MACROS
+    gin_checks.check_unknown_macros(known, command)
+    values = {n: macro_value(n, optional=True) for n in read_by_command}
+    values = {k: v for k, v in values.items() if v is not _UNSET}
+    gin_checks.check_macro_types(values)
+    return values

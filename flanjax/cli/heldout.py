@@ -73,15 +73,15 @@ def train_subset_main(argv: Sequence[str]) -> int:
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mixture", default="demo")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)  # shows defaults
+    p.add_argument("--mixture", default="demo", help="the base mixture")
     p.add_argument("--size", default="tiny", help="t5_1_1 size: tiny, small, base, ...")
     p.add_argument("--clusters", required=True, help="comma-separated clusters to hold out")
     p.add_argument("--init", default=None, help="initial checkpoint (MODEL_DIR, converted or HF dir)")
-    p.add_argument("--out", default="outputs/heldout")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--batch_size", type=int, default=32)
-    p.add_argument("--learning_rate", type=float, default=1e-3)
+    p.add_argument("--out", default="outputs/heldout", help="output directory of the runs and reports")
+    p.add_argument("--steps", type=int, default=300, help="training steps per run (demo-sized default)")
+    p.add_argument("--batch_size", type=int, default=32, help="global training batch")
+    p.add_argument("--learning_rate", type=float, default=1e-3, help="constant learning rate")
     p.add_argument("--max_eval_examples", type=int, default=100, help="per template; 0: all")
     p.add_argument("--extra_eval", default="", help="clusters also evaluated after each run")
     p.add_argument("--sweep_num_clusters", default="",
@@ -99,6 +99,10 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
         return tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise GridError(f"{flag}: expected comma-separated integers, got {text!r}") from None
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and every flag's default in --help."""
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

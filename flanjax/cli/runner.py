@@ -27,6 +27,9 @@ from typing import NoReturn, Optional, Sequence
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bug, or training stopped on a non-finite loss
 EXIT_USAGE = 2  # bad input: the message says what to change
+# 75 (sysexits EX_TEMPFAIL): training stopped by SIGTERM/SIGINT after saving; rerun the same
+# command to resume. Schedulers should requeue on 75, not count it as finished.
+EXIT_INTERRUPTED = 75
 
 
 class UsageError(Exception):
@@ -36,7 +39,9 @@ class UsageError(Exception):
 def _usage_errors() -> tuple[type[BaseException], ...]:
     from flanjax.cli.gin_setup import GinError  # pylint: disable=g-import-not-at-top
 
-    return (UsageError, GinError, ValueError, LookupError, FileNotFoundError,
+    from flanjax.train.run_lock import RunLockError  # pylint: disable=g-import-not-at-top
+
+    return (UsageError, GinError, RunLockError, ValueError, LookupError, FileNotFoundError,
             NotADirectoryError, PermissionError)
 
 
@@ -57,6 +62,9 @@ def prepare_process() -> None:
 
     hostmem.default_to_cpu_without_tpu()  # libtpu (the aot extra) but no TPU: a quiet CPU run
     hostmem.keep_freed_memory()  # before JAX starts its CPU client; see flanjax/hostmem.py
+    from flanjax.cli import quiet  # pylint: disable=g-import-not-at-top
+
+    quiet.silence_startup_noise()  # TensorFlow's C++ start-up lines, orbax's spurious warning
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("absl", "jax._src.xla_bridge", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -15,7 +15,15 @@ worker of several (Cloud TPU pod slice, SLURM) or with --distributed; pass
 --coordinator_address/--num_processes/--process_id (or JAX_COORDINATOR_ADDRESS,
 JAX_NUM_PROCESSES, JAX_PROCESS_ID) where there is no auto-detection, e.g. GPU hosts.
 
-Exit status: 0 done (or saved after SIGTERM), 1 non-finite loss, 2 configuration error.
+One run per MODEL_DIR: a second one refuses while the first holds MODEL_DIR/run.lease
+(refreshed while it lives; a stale lease of a dead run is taken over with a warning).
+Nothing in MODEL_DIR changes until the configuration, data and restore are validated; a
+misspelled or ill-typed macro is an error before any work. Ctrl-C or SIGTERM saves at the
+next step boundary and stops (a second Ctrl-C stops at once). RESUME_FROM_LAST_GOOD=True
+resumes from the newest readable checkpoint when the latest one is corrupt.
+
+Exit status (for schedulers): 0 done; 75 interrupted by SIGTERM/SIGINT after saving (rerun
+the same command to resume); 1 non-finite loss (or a bug); 2 bad input (nothing was run).
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from flanjax.cli import gin_setup, runner
 REQUIRED_MACROS = ("MIXTURE_OR_TASK_NAME", "TASK_FEATURE_LENGTHS", "TRAIN_STEPS", "BATCH_SIZE", "MODEL_DIR")
 # Optional, but a file may mark them %gin.REQUIRED (finetune.gin: INITIAL_CHECKPOINT_PATH).
 OPTIONAL_MACROS = ("INITIAL_CHECKPOINT_PATH", "HELDOUT_CLUSTER", "SEED", "CHECKPOINT_PERIOD", "EVAL_PERIOD",
-                   "EVAL_ON", "KEEP_BEST")
+                   "EVAL_ON", "KEEP_BEST", "RESUME_FROM_LAST_GOOD")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,30 +49,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     import gin  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
 
-    from flanjax.train import loop  # pylint: disable=g-import-not-at-top
+    from flanjax.train import loop, recovery, run_lock  # pylint: disable=g-import-not-at-top
 
     gin_setup.register_configurables("train")
     gin_setup.parse_gin(args.gin_file, bindings, args.gin_search_paths)
     gin_setup.check_macros(REQUIRED_MACROS)
     gin_setup.check_macros(OPTIONAL_MACROS, optional=True)
+    values = gin_setup.check_known_and_typed(REQUIRED_MACROS + OPTIONAL_MACROS, "python -m flanjax.train")
     gin_setup.configure_data_locations()
     model_dir = gin_setup.macro_value("MODEL_DIR")
     gin.finalize()
     config_path = os.path.join(os.path.abspath(model_dir), "config.gin")
-    if jax.process_index() == 0:
-        gin_setup.write_config(config_path)
-    # Before the model is built: an unknown cluster, missing eval data or a KEEP_BEST that
-    # names no score is one line now, not at the first eval step hours later.
-    held_out = held_out_arguments()
+    full_config = gin.config_str()
+    writer = jax.process_index() == 0
+    lock = run_lock.RunLock(model_dir, command="python -m flanjax.train") if writer else None
+    if lock is not None:
+        lock.acquire()  # RunLockError: one line naming the holder, exit 2
+
+    def on_validated() -> None:  # config.gin only once the run is known to be good
+        if writer:
+            recovery.atomic_write_text(config_path, full_config)
+
     try:
-        result = gin.get_configurable("train")(**held_out)
+        # Before the model is built: an unknown cluster, missing eval data or a KEEP_BEST that
+        # names no score is one line now, not at the first eval step hours later.
+        held_out = held_out_arguments()
+        result = gin.get_configurable("train")(
+            resume_from_last_good=values.get("RESUME_FROM_LAST_GOOD") is True, on_validated=on_validated,
+            **held_out,
+        )
     except loop.NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return runner.EXIT_FAILED
-    if jax.process_index() == 0:
-        gin_setup.write_config(config_path, operative=True)
+    finally:
+        if lock is not None:
+            lock.release()
+    if result.status == "already done":
+        return runner.EXIT_OK
+    if writer:
+        recovery.atomic_write_text(config_path, gin.operative_config_str())
     print(f"[train] {result.status} at step {result.step}; outputs in {model_dir}", flush=True)
-    return runner.EXIT_OK
+    return runner.EXIT_INTERRUPTED if result.status == "interrupted" else runner.EXIT_OK
 
 
 def held_out_arguments() -> dict:

@@ -332,11 +332,12 @@ def evaluate(
 ) -> dict[str, Any]:
     """Every task's result plus the aggregates: {"tasks", "datasets", "clusters", "overall"}."""
     results = []
-    for task in tasks:
+    tasks = list(tasks)
+    for i, task in enumerate(tasks, start=1):
         result = evaluate_task(config, params, task, settings)
-        if log:
-            logging.info("%s: %s = %.2f (%d examples, %.1fs)", result.task, result.metric,
-                         result.score, result.num_examples, result.seconds)
+        if log:  # progress as each task finishes (eval can run for hours)
+            print(f"[eval] {i}/{len(tasks)} {result.task}: {result.metric} = {result.score:.2f} "
+                  f"({result.num_examples} examples, {result.seconds:.1f}s)", flush=True)
         results.append(result)
     return {"tasks": [r.to_dict() for r in results], **aggregate(results)}
 

@@ -29,8 +29,12 @@ def _read_text_inputs(path: str) -> list[str]:
 def _vocabulary(name: Optional[str], checkpoint_path: str) -> Any:
     from flanjax.data import vocab as vocab_lib  # pylint: disable=g-import-not-at-top
 
-    if name is None and os.path.exists(os.path.join(checkpoint_path, "spiece.model")):
-        name = os.path.join(checkpoint_path, "spiece.model")
+    from flanjax.data import vocab_files  # pylint: disable=g-import-not-at-top
+
+    if name is None:  # the vocabulary the checkpoint was trained with (runs record it)
+        recorded = vocab_files.recorded_vocabulary(checkpoint_path)
+        if recorded is not None:
+            return recorded
     return vocab_lib.get_vocabulary(name)
 
 

@@ -71,7 +71,8 @@ def evaluate(
         return results
     name = run_name or os.path.basename(os.path.normpath(checkpoint_path))
     report.write_report(output_dir, {name: results}, title=f"{name} on {target} ({eval_format})",
-                        extra={"checkpoint": os.path.abspath(checkpoint_path), "eval_on": target})
+                        extra={"checkpoint": os.path.abspath(checkpoint_path), "eval_on": target,
+                               "checkpoint_step": _step_of(checkpoint_path, checkpoint_step)})
     print(report.cluster_table({name: results}))
     print(f"[eval] {len(tasks)} tasks; report in {output_dir}/results.md")
     return results
@@ -103,3 +104,16 @@ def bad_input_errors() -> tuple[type, ...]:
     return (heldout.UnknownEvalTargetError, heldout.VocabularyMismatchError,
             ranking.NoAnswerOptionsError, checkpoints.CheckpointNotFoundError,
             checkpoints.CheckpointMismatchError)
+
+
+def _step_of(checkpoint_path: str, step: Optional[int]) -> Optional[int]:
+    """The training step evaluated: `step`, else a run's latest step folder (None if not a run)."""
+    if step is not None:
+        return int(step)
+    from flanjax import checkpoints  # pylint: disable=g-import-not-at-top
+
+    run_dir = os.path.join(checkpoint_path, checkpoints.CHECKPOINTS_SUBDIR)
+    if not os.path.isdir(run_dir):
+        return None
+    steps = [int(n) for n in os.listdir(run_dir) if n.isdigit()]
+    return max(steps) if steps else None

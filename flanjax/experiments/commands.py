@@ -18,10 +18,10 @@ def launch_commands(grid: GridConfig) -> list[str]:
         model_dir = os.path.join(grid.out_dir, f"minus_{c}")
         cmds.append(" ".join(["python -m flanjax.train"] + _train_flags(
             grid, f"{grid.mixture}_minus_{c}", c, model_dir, init)))
-        cmds.append(_eval_command(model_dir, c, collection, os.path.join(grid.out_dir, "eval", f"minus_{c}")))
+        cmds.append(_eval_command(model_dir, c, collection, os.path.join(grid.out_dir, "eval", f"minus_{c}"), grid))
     if init:  # from scratch, the baseline is a random model: run the grid here to see it
         cmds.append(_eval_command(init, ",".join(grid.clusters), collection,
-                                  os.path.join(grid.out_dir, "eval", "baseline")))
+                                  os.path.join(grid.out_dir, "eval", "baseline"), grid))
     return cmds
 
 
@@ -53,6 +53,8 @@ def _train_flags(grid: GridConfig, mixture: str, heldout: str, model_dir: str,
         f"--gin.TRAIN_STEPS={grid.steps}",
         f"--gin.BATCH_SIZE={grid.batch_size}",
         f"\"--gin.TASK_FEATURE_LENGTHS={{{lengths}}}\"",
+        "--gin.make_schedule.kind=\"'constant'\"",
+        f"--gin.make_schedule.learning_rate={grid.learning_rate}",
     ]
     if init:
         train.append(f"--gin.INITIAL_CHECKPOINT_PATH={q(init)}")
@@ -62,12 +64,17 @@ def _train_flags(grid: GridConfig, mixture: str, heldout: str, model_dir: str,
     return train
 
 
-def _eval_command(checkpoint: str, eval_on: str, collection: str, out: str) -> str:
+def _eval_command(checkpoint: str, eval_on: str, collection: str, out: str, grid: GridConfig) -> str:
+    """The eval command with the grid's eval settings (examples per template, batch, lengths)."""
     q = lambda v: f"\"'{v}'\""  # noqa: E731
+    lengths = ", ".join(f"'{k}': {v}" for k, v in grid.lengths)
     return " ".join([
         "python -m flanjax.eval", "--gin_file=runs/eval.gin",
         f"--gin.CHECKPOINT_PATH={q(checkpoint)}", f"--gin.EVAL_ON={q(eval_on)}",
         f"--gin.EVAL_COLLECTION={q(collection)}", f"--gin.OUTPUT_DIR={q(out)}",
+        f"--gin.MAX_EVAL_EXAMPLES={grid.max_eval_examples}",
+        f"--gin.BATCH_SIZE={grid.eval_batch_size}",
+        f"\"--gin.TASK_FEATURE_LENGTHS={{{lengths}}}\"",
     ])
 
 
@@ -97,7 +104,7 @@ def sweep_launch_commands(grid: GridConfig) -> list[str]:
              f"--train_clusters {','.join(clusters)}"]
             + _train_flags(grid, mixture, eval_on, model_dir, init)
         ))
-        cmds.append(_eval_command(model_dir, eval_on, collection, os.path.join(grid.out_dir, "eval", f"k{k}")))
+        cmds.append(_eval_command(model_dir, eval_on, collection, os.path.join(grid.out_dir, "eval", f"k{k}"), grid))
     if init:  # k = 0; from scratch it is a random model: run the sweep here to see it
-        cmds.append(_eval_command(init, eval_on, collection, os.path.join(grid.out_dir, "eval", "k0")))
+        cmds.append(_eval_command(init, eval_on, collection, os.path.join(grid.out_dir, "eval", "k0"), grid))
     return cmds

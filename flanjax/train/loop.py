@@ -9,6 +9,8 @@ only device work is `Trainer.train_step` / `eval_step`.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import os
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -26,6 +28,8 @@ from flanjax.train import input_pipeline
 from flanjax.train import metrics as metrics_lib
 from flanjax.train import optimizers
 from flanjax import partitioning
+from flanjax.train import interrupt, recovery
+from flanjax.train.progress import Progress
 from flanjax.train.trainer import LossConfig, Trainer
 
 # Held-out evaluation comes in as a callback (`heldout_eval.PeriodicEval`): the train
@@ -40,7 +44,7 @@ class NonFiniteLossError(RuntimeError):
 @dataclasses.dataclass
 class TrainResult:
     step: int
-    status: str  # "done" | "preempted"
+    status: str  # "done" | "interrupted" (saved on SIGTERM/SIGINT) | "already done"
     last_metrics: dict
     state: Any = None
 
@@ -104,6 +108,8 @@ def train(
     host_batches: Iterable[Mapping[str, np.ndarray]] | None = None,
     eval_host_batches: Sequence[Mapping[str, np.ndarray]] | None = None,
     stop_after_steps: int | None = None,
+    resume_from_last_good: bool = False,
+    on_validated: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Trains `model_config` on a seqio mixture for `train_steps` steps; resumes if it can.
 
@@ -117,6 +123,12 @@ def train(
     held-out clusters with the parameters in memory every `eval_period` steps (and at the
     start step unless `eval_at_start=False` or the curve has it); `keep_best` (a key of its
     scores) keeps the best checkpoint by it beside the last `keep_checkpoints`.
+
+    Nothing in MODEL_DIR changes until the data, the model, the resume (same model and
+    optimizer state, a readable checkpoint, TRAIN_STEPS not below it) and the initial
+    checkpoint are validated; then `on_validated()` runs (the command writes config.gin),
+    flanjax_config.json and the vocabulary are written atomically, and training starts.
+    `resume_from_last_good`: see `flanjax.train.recovery`.
     """
     model_dir = os.path.abspath(model_dir)
     if keep_best and periodic_eval is None:
@@ -134,6 +146,7 @@ def train(
 
     # -- input -----------------------------------------------------------------------
     ds = None
+    host_batches_given = host_batches is not None
     if host_batches is None:
         _check_vocab(model_config, mixture_or_task_name)
         ds = input_pipeline.make_dataset(
@@ -153,18 +166,25 @@ def train(
     tx = make_optimizer(schedule)
     loss_config = LossConfig(z_loss, label_smoothing, loss_normalizing_factor)
     trainer = Trainer(model_config, tx, schedule, mesh, rules, shapes, loss_config, num_microbatches)
-    checkpointer = ckpt_lib.Checkpointer(
-        model_dir, period=checkpoint_period, async_save=async_checkpointing,
-        # With KEEP_BEST, rotation is done here (Checkpointer.rotate) so that it spares the best.
-        max_to_keep=None if keep_best else keep_checkpoints,
-    )
-    ckpt_lib.write_model_config(model_dir, model_config)
-    if jax.process_index() == 0:  # which prompts (own or the papers' files, with hashes)
-        prompt_sources.write_record(os.path.join(model_dir, "prompt_sources.json"))
-    latest = checkpointer.latest_step()
-    if latest is not None:
-        state = checkpointer.restore(trainer.abstract_state, latest)
-        origin = f"resumed from step {latest} ({checkpointer.directory})"
+    say = (lambda m: print(m, flush=True)) if jax.process_index() == 0 else (lambda m: None)
+    ckpt_dir = os.path.join(model_dir, ckpt_lib.CHECKPOINTS_SUBDIR)
+    saved_steps = _saved_steps(ckpt_dir)
+    latest = None
+    if saved_steps:
+        _check_resumable(model_dir, ckpt_dir, saved_steps[-1], model_config, trainer.abstract_state)
+        if saved_steps[-1] > train_steps:
+            raise ValueError(
+                f"TRAIN_STEPS={train_steps} is below the latest checkpoint (step {saved_steps[-1]}) in "
+                f"{ckpt_dir}: nothing to train; raise TRAIN_STEPS above {saved_steps[-1]} or choose a new MODEL_DIR"
+            )
+        if saved_steps[-1] == train_steps:
+            say(f"[train] {model_dir} already holds step {train_steps} = TRAIN_STEPS: nothing to do")
+            return TrainResult(step=train_steps, status="already done", last_metrics={})
+        state, latest = recovery.restore_newest_readable(
+            saved_steps, functools.partial(_restore_step, ckpt_dir, trainer.abstract_state), ckpt_dir,
+            fall_back=resume_from_last_good, log=say,
+        )
+        origin = f"resumed from step {latest} ({ckpt_dir})"
     elif initial_checkpoint_path:
         abstract = jax.tree.map(
             lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), trainer.abstract_state.params
@@ -196,9 +216,28 @@ def train(
             val_host = input_pipeline.first_batches(val_ds, eval_batches)
         val_batches = [input_pipeline.to_global(b, trainer.batch_shardings, batch_size) for b in val_host]
 
+    # -- validated: now MODEL_DIR may change --------------------------------------------
+    if on_validated is not None:
+        on_validated()
+    if jax.process_index() == 0:
+        recovery.atomic_write_text(os.path.join(model_dir, ckpt_lib.CONFIG_FILE), model_config.to_json())
+        if not host_batches_given:
+            _record_vocabulary(mixture_or_task_name, model_dir)
+        recovery.clean_temp_checkpoints(ckpt_dir, say)
+    if jax.process_index() == 0:  # which prompts (own or the papers' files, with hashes)
+        prompt_sources.write_record(os.path.join(model_dir, "prompt_sources.json"))
+    checkpointer = ckpt_lib.Checkpointer(
+        model_dir, period=checkpoint_period, async_save=async_checkpointing,
+        # With KEEP_BEST, rotation is done here (Checkpointer.rotate) so that it spares the best.
+        max_to_keep=None if keep_best else keep_checkpoints,
+    )
+    if start_step and ds is not None:
+        say(f"[train] skipping {start_step} batches of the input stream to resume at step {start_step}")
+
     lengths = {k: v.shape[1] for k, v in shapes.items()}
     in_len, tgt_len = lengths["encoder_input_tokens"], lengths["decoder_target_tokens"]
     tokens_per_step = batch_size * (in_len + tgt_len)
+    progress = Progress(start_step, train_steps)
     logger = metrics_lib.MetricsLogger(
         model_dir,
         flops_per_step=flops_per_token(model_config, in_len, tgt_len) * tokens_per_step,
@@ -207,6 +246,7 @@ def train(
         peak_flops=peak_flops,
         total_steps=train_steps,
         resume_step=start_step if latest is not None else None,
+        progress=progress,
     )
     logger.log_text(
         f"[train] {mixture_or_task_name}: steps {start_step}->{train_steps}, batch {batch_size}, "
@@ -235,7 +275,7 @@ def train(
         if keep_best:
             checkpointer.rotate(keep_checkpoints, best.protected())
 
-    watcher = ckpt_lib.PreemptionWatcher()
+    watcher = interrupt.StopWatcher(log=say, process_count=jax.process_count())
     window: list = []
     last_record: dict = {}
     last_saved = latest
@@ -268,6 +308,7 @@ def train(
             if step == start_step + 1:  # compilation: keep it out of the throughput numbers
                 jax.block_until_ready(step_metrics)
                 timer, window_steps = time.perf_counter(), 0
+                progress.step_done(step)
             if step % log_period == 0 or step == end_step:
                 check_finite()
                 mean = _mean_metrics(window)
@@ -290,18 +331,23 @@ def train(
             if watcher.should_stop(step):
                 save(step, wait=True)
                 last_saved = step
-                logger.log_text(f"[train] SIGTERM: saved step {step} in {checkpointer.directory}; stopping")
-                status = "preempted"
+                logger.log_text(
+                    f"[train] {watcher.signal_name or 'preemption'}: saved step {step} in {checkpointer.directory}; "
+                    f"stopping (exit {interrupt.EXIT_INTERRUPTED}: rerun the same command to resume)"
+                )
+                status = "interrupted"
                 break
             if step % checkpoint_period == 0 or step == train_steps:
                 save(step)
                 last_saved = step
+                logger.log_text(f"[train] checkpoint saved at step {step}"
+                                + (" (written in the background)" if async_checkpointing else ""))
         checkpointer.wait()
         if keep_best:
             checkpointer.rotate(keep_checkpoints, best.protected())
         _log_data_counts(logger)
     finally:
-        watcher.restore_handler()
+        watcher.restore_handlers()
         checkpointer.close()
         logger.close()
         del batches
@@ -338,6 +384,58 @@ def _log_data_counts(logger) -> None:
             shown = ", ".join(f"{'/'.join(map(str, k))}: {v}" for k, v in sorted(counts.items())[:10])
             more = f" (+{len(counts) - 10} more)" if len(counts) > 10 else ""
             logger.log_text(f"[train] examples {title} on this host: {shown}{more}")
+
+
+def _saved_steps(ckpt_dir: str) -> list[int]:
+    """Finished orbax step folders (bare step numbers), oldest first."""
+    if not os.path.isdir(ckpt_dir):
+        return []
+    return sorted(int(n) for n in os.listdir(ckpt_dir) if n.isdigit())
+
+
+def _restore_step(ckpt_dir: str, abstract_state: Any, step: int) -> Any:
+    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+
+    options = ocp.CheckpointManagerOptions(create=False, cleanup_tmp_directories=False)
+    manager = ocp.CheckpointManager(ckpt_dir, options=options)
+    try:
+        return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+    finally:
+        manager.close()
+
+
+def _check_resumable(model_dir: str, ckpt_dir: str, step: int, config: T5Config, abstract_state: Any) -> None:
+    """Refuses (every differing field listed) to resume checkpoints of another model/optimizer."""
+    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+
+    found = []
+    config_path = os.path.join(model_dir, ckpt_lib.CONFIG_FILE)
+    if os.path.exists(config_path):
+        with open(config_path) as f:
+            saved_config = json.load(f)
+        current = json.loads(config.to_json())
+        found += [f"model {d}" for d in recovery.differences(saved_config, current, recovery.MODEL_STATE_FIELDS)]
+    if not found:
+        try:
+            with ocp.StandardCheckpointer() as reader:
+                tree = reader.metadata(os.path.join(ckpt_dir, str(step), "default")).item_metadata
+        except Exception:  # pylint: disable=broad-except  # unreadable: the restore reports it
+            tree = None
+        if tree is not None:
+            found += recovery.state_differences(tree, abstract_state)
+    if found:
+        raise recovery.ResumeMismatchError(
+            f"MODEL_DIR {model_dir} holds checkpoints of another configuration: {'; '.join(found)}; "
+            "rerun with the original settings, or choose a new MODEL_DIR (INITIAL_CHECKPOINT_PATH "
+            "can start it from this run's parameters)"
+        )
+
+
+def _record_vocabulary(mixture_or_task_name: str, model_dir: str) -> None:
+    from flanjax.data import mixtures, vocab_files  # pylint: disable=g-import-not-at-top
+
+    task = mixtures.get_mixture_or_task(mixture_or_task_name)
+    vocab_files.record_vocabulary(task.output_features["targets"].vocabulary, model_dir)
 
 
 def _chain(*iterables):

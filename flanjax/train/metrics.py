@@ -133,12 +133,19 @@ class MetricsLogger:
         peak_flops: float | None = None,
         total_steps: int | None = None,
         resume_step: int | None = None,
+        skip_through_step: int | None = None,
+        progress: Any = None,
     ) -> None:
+        """`skip_through_step`: the last step already in train_metrics.jsonl (a resumed run
+        trains the steps after its checkpoint again; their records are not written twice).
+        `progress`: a `flanjax.train.progress.Progress`, whose elapsed/ETA ends each line."""
         self.is_writer = jax.process_index() == 0
         self.flops_per_step = flops_per_step
         self.tokens_per_step = tokens_per_step
         self.num_devices = num_devices
         self.total_steps = total_steps
+        self.skip_through_step = skip_through_step
+        self.progress = progress
         self.peak = peak_flops if peak_flops is not None else peak_flops_per_device()
         self._writer = None
         self._jsonl = None
@@ -172,7 +179,8 @@ class MetricsLogger:
                 f"step {step}{total} loss {record['loss']:.4f} acc {record.get('token_accuracy', 0):.3f} "
                 f"lr {record.get('learning_rate', 0):.2e} |g| {record.get('grad_norm', 0):.3f} "
                 f"{record['tokens_per_second']:.0f} tok/s {record['examples_per_second']:.1f} ex/s"
-                + (f" mfu {record['mfu']:.1%}" if "mfu" in record else ""),
+                + (f" mfu {record['mfu']:.1%}" if "mfu" in record else "")
+                + (f" | {self.progress.describe(step)}" if self.progress is not None else ""),
                 flush=True,
             )
         return record
@@ -188,6 +196,8 @@ class MetricsLogger:
     def _write(self, step: int, record: Mapping[str, Any], prefix: str | None, jsonl: Any = None) -> None:
         if not self.is_writer:
             return
+        if self.skip_through_step is not None and step <= self.skip_through_step:
+            return  # a replayed step: its record is already in the files
         scalars = {(f"{prefix}/{k}" if prefix else k): v for k, v in record.items() if k != "step"}
         self._writer.write_scalars(int(step), scalars)
         jsonl = jsonl or self._jsonl

@@ -1,0 +1,58 @@
+"""Start-up noise off: TensorFlow's C++ log lines and orbax's spurious metadata warning.
+
+TensorFlow 2.21 logs through absl's C++ logger, which `TF_CPP_MIN_LOG_LEVEL` no longer
+reaches before `absl::InitializeLog()` ("WARNING: All log messages before
+absl::InitializeLog() ...", oneDNN and "Could not find cuda drivers" lines). The import is
+therefore done with file descriptor 2 pointed at a temporary file; what it wrote is replayed
+only if the import fails. orbax warns "Metadata file does not exist" when it restores a
+checkpoint written without the optional per-item metadata (converted checkpoints): that
+warning is dropped, every other one kept. Set FLANJAX_VERBOSE_STARTUP=1 to see everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+
+_SPURIOUS = ("Metadata file does not exist",)
+
+
+class _DropSpurious(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not any(s in message for s in _SPURIOUS)
+
+
+def _import_tensorflow_quietly() -> None:
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def silence_startup_noise() -> None:
+    """Call first thing in an entry point, before jax/tensorflow/seqio are imported."""
+    if os.environ.get("FLANJAX_VERBOSE_STARTUP") == "1":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    try:
+        _import_tensorflow_quietly()
+    except ImportError:
+        pass  # TensorFlow-free installs: nothing to silence
+    for name in ("absl", "orbax", ""):
+        logging.getLogger(name).addFilter(_DropSpurious())

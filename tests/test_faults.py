@@ -1,0 +1,229 @@
+"""Fault injection against `python -m flanjax.train` / `flanjax.convert` on a tiny demo run.
+
+One small run is trained once (module fixture); every bad command after it must refuse with
+one line naming the problem, exit with its documented status, and leave every checkpoint,
+config and metric line of the run byte-for-byte as it was. Refusals run in-process (no
+interpreter start); the runs that must really train (SIGINT, resume from the last good
+step) run as child processes.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import gin
+import pytest
+
+from _train_helpers import REPO
+
+TINY = [
+    "--gin_file=runs/demo.gin",
+    "--gin.BATCH_SIZE=4",
+    "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}",
+    "--gin.EVAL_PERIOD=0",
+    "--gin.CHECKPOINT_PERIOD=2",
+    "--gin.train.log_period=1",
+    "--gin.make_config.num_encoder_layers=1",
+    "--gin.make_config.num_decoder_layers=1",
+]
+EXIT_CONFIG, EXIT_INTERRUPTED = 2, 75
+
+
+def _train_main():
+    from flanjax.cli import runner
+
+    return lambda argv: runner.call("flanjax.cli.train", argv)
+
+
+def _snapshot(model_dir):
+    """{relative path: sha1} of every file under MODEL_DIR except the TensorBoard events."""
+    out = {}
+    for root, _, files in os.walk(model_dir):
+        for name in files:
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, model_dir)
+            if rel.startswith("tensorboard"):
+                continue
+            with open(path, "rb") as f:
+                out[rel] = hashlib.sha1(f.read()).hexdigest()
+    return out
+
+
+def _env():
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("XLA_FLAGS", None)
+    return env
+
+
+def _run(args, timeout=300):
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=_env(), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 4-step run with checkpoints at 2 and 4; returns (model_dir, snapshot)."""
+    from flanjax.data.bundled import ensure_prepared
+
+    ensure_prepared()
+    model_dir = str(tmp_path_factory.mktemp("faults") / "run")
+    proc = _run(["flanjax.train", *TINY, f"--gin.MODEL_DIR={model_dir}", "--gin.TRAIN_STEPS=4"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(os.listdir(os.path.join(model_dir, "checkpoints"))) == ["2", "4"]
+    assert not os.path.exists(os.path.join(model_dir, "run.lease"))  # released at the end
+    return model_dir, _snapshot(model_dir)
+
+
+@pytest.fixture(autouse=True)
+def _clean_gin():
+    gin.clear_config()
+    yield
+    gin.clear_config()
+
+
+def _refused(capsys, argv, code=EXIT_CONFIG):
+    assert _train_main()(argv) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("extra, fragments", [
+    (["--gin.TRAIN_STESP=20"], ["unknown gin macro TRAIN_STESP", "did you mean TRAIN_STEPS?"]),
+    (["--gin.TRAIN_STEPS=20.5"], ["TRAIN_STEPS must be a positive integer, got 20.5"]),
+    (["--gin.TRAIN_STEPS='abc'"], ["TRAIN_STEPS must be a positive integer, got 'abc'"]),
+    (["--gin.BATCH_SIZE=16.5"], ["BATCH_SIZE must be a positive integer, got 16.5"]),
+    (["--gin.TASK_FEATURE_LENGTHS=128"], ["TASK_FEATURE_LENGTHS must be a dict"]),
+    (["--gin.TASK_FEATURE_LENGTHS={'inputs': 32}"], ["TASK_FEATURE_LENGTHS", "missing ['targets']"]),
+    (["--gin.CHECKPOINT_PERIOD=0"], ["CHECKPOINT_PERIOD must be a positive integer, got 0"]),
+    (["--gin.MIXTURE_OR_TASK_NAME='demoo'"], ["demoo"]),
+    (["--gin.make_config.d_ff=256"], ["d_ff 128 (checkpoint) vs 256 (this run)"]),
+    (["--gin.make_config.num_heads=2", "--gin.make_config.d_ff=64"], ["num_heads", "d_ff"]),
+    (["--gin.TRAIN_STEPS=2"], ["TRAIN_STEPS=2", "step 4"]),
+])
+def test_bad_input_is_refused_and_the_run_is_untouched(trained, capsys, extra, fragments):
+    model_dir, before = trained
+    err = _refused(capsys, [*TINY, f"--gin.MODEL_DIR={model_dir}", "--gin.TRAIN_STEPS=6", *extra])
+    for fragment in fragments:
+        assert fragment in err, err
+    assert _snapshot(model_dir) == before
+
+
+def test_a_live_run_holds_the_model_dir(trained, capsys):
+    model_dir, before = trained
+    lease = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
+             "refreshed": time.time(), "token": "other-run", "command": "flanjax.train"}
+    path = os.path.join(model_dir, "run.lease")
+    with open(path, "w") as f:
+        json.dump(lease, f)
+    try:
+        err = _refused(capsys, [*TINY, f"--gin.MODEL_DIR={model_dir}", "--gin.TRAIN_STEPS=6"])
+        assert f"in use by pid {os.getpid()} on host {socket.gethostname()}" in err, err
+    finally:
+        os.remove(path)
+    assert _snapshot(model_dir) == before
+
+
+def test_model_dir_that_is_a_file(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    err = _refused(capsys, [*TINY, f"--gin.MODEL_DIR={f}", "--gin.TRAIN_STEPS=2"])
+    assert "is a file, not a directory" in err and f.read_text() == "x"
+
+
+def test_convert_refuses_a_training_run(trained, tmp_path):
+    model_dir, before = trained
+    from _hf_t5 import make_hf_model, save
+
+    hf = save(make_hf_model("v1_1_gated_untied", seed=0), str(tmp_path / "hf"))
+    proc = _run(["flanjax.convert", "--from_hf", hf, "--out", model_dir], timeout=120)
+    assert proc.returncode == EXIT_CONFIG, proc.stdout + proc.stderr
+    assert "not empty" in proc.stderr and model_dir in proc.stderr, proc.stderr
+    assert _snapshot(model_dir) == before
+
+
+def test_sigint_saves_and_exits_75_then_corrupt_latest_falls_back(trained, tmp_path):
+    """Ctrl-C saves and exits 75; a truncated latest step is named, then skipped on request;
+    a leftover temp folder is removed with a line; replayed steps are not logged twice."""
+    src, _ = trained
+    model_dir = str(tmp_path / "copy")
+    shutil.copytree(src, model_dir)
+    proc = subprocess.Popen([sys.executable, "-m", "flanjax.train", *TINY, f"--gin.MODEL_DIR={model_dir}",
+                             "--gin.TRAIN_STEPS=400", "--gin.CHECKPOINT_PERIOD=100"],
+                            cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("step 6/"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out = "".join(lines) + proc.communicate(timeout=120)[0]
+    assert proc.returncode == EXIT_INTERRUPTED, out[-3000:]
+    assert "SIGINT" in out and "Traceback" not in out, out[-3000:]
+    saved = sorted(int(s) for s in os.listdir(os.path.join(model_dir, "checkpoints")) if s.isdigit())
+    latest = saved[-1]
+    assert latest > 4, saved
+
+    # Damage the latest step; leave an unfinished save beside it.
+    step_dir = os.path.join(model_dir, "checkpoints", str(latest))
+    for root, _, files in os.walk(step_dir):
+        if os.path.basename(root) == "d":
+            for name in files:
+                with open(os.path.join(root, name), "r+b") as f:
+                    f.truncate(1)
+    os.makedirs(os.path.join(model_dir, "checkpoints", f"{latest + 1}.orbax-checkpoint-tmp-99"))
+    before = _snapshot(model_dir)
+    cmd = ["flanjax.train", *TINY, f"--gin.MODEL_DIR={model_dir}", f"--gin.TRAIN_STEPS={latest + 2}"]
+    refused = _run(cmd)
+    assert refused.returncode == EXIT_CONFIG, refused.stdout[-2000:] + refused.stderr[-2000:]
+    err = refused.stderr.strip().splitlines()[-1]
+    assert f"checkpoint step {latest}" in err and "RESUME_FROM_LAST_GOOD=True" in err, refused.stderr[-2000:]
+    assert _snapshot(model_dir) == before
+
+    resumed = _run([*cmd, "--gin.RESUME_FROM_LAST_GOOD=True"])
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert f"resuming from step 4" in resumed.stdout
+    assert "unfinished checkpoint save" in resumed.stdout
+    assert os.path.isdir(os.path.join(model_dir, "corrupt_checkpoints", str(latest)))
+    steps = [json.loads(l)["step"] for l in open(os.path.join(model_dir, "train_metrics.jsonl"))]
+    assert len(steps) == len(set(steps)), steps  # the replayed steps 5.. are not there twice
+    assert steps == sorted(steps) and steps[-1] == latest + 2, steps
+
+
+def test_export_a_run_to_hf_with_its_tokenizer(trained, tmp_path):
+    """--to_hf RUN_DIR --step N: transformers loads model and tokenizer; logits equal ours."""
+    import numpy as np
+    import torch
+    import transformers
+
+    from flanjax import checkpoints
+    from flanjax.data.vocab import get_vocabulary
+    from flanjax.model import T5
+
+    model_dir, before = trained
+    assert os.path.exists(os.path.join(model_dir, "spiece.model"))  # the run recorded it
+    out = str(tmp_path / "hf")
+    proc = _run(["flanjax.convert", "--to_hf", model_dir, "--step", "2", "--out", out], timeout=180)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert _snapshot(model_dir) == before
+    tok = transformers.AutoTokenizer.from_pretrained(out)
+    hf = transformers.T5ForConditionalGeneration.from_pretrained(out).eval()
+    text = "Is the ball in the attic?"
+    ids = tok(text).input_ids
+    assert ids == get_vocabulary("bundled").encode(text) + [1]
+    config, params = checkpoints.load_model(model_dir, step=2, dtype="float32")
+    dec = [0, 5, 6, 7]
+    with torch.no_grad():
+        ref = hf(input_ids=torch.tensor([ids]), decoder_input_ids=torch.tensor([dec])).logits.numpy()
+    ours = np.asarray(T5(config).apply({"params": params}, np.array([ids]), np.array([dec])))
+    np.testing.assert_allclose(ours[..., : ref.shape[-1]], ref, rtol=1e-4, atol=1e-4)
+    step4 = checkpoints.load_model(model_dir, step=4, dtype="float32")[1]
+    assert not np.allclose(np.asarray(step4["token_embedder"]["embedding"]),
+                           np.asarray(params["token_embedder"]["embedding"]))  # --step picked step 2

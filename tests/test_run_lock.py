@@ -1,0 +1,107 @@
+"""The MODEL_DIR lease: one live run per directory, stale leases taken over, bad dirs named."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from flanjax.train import run_lock
+
+
+def _lock(path, **kw):
+    logs = []
+    kw.setdefault("refresh_s", 0.05)
+    kw.setdefault("stale_s", 5.0)
+    return run_lock.RunLock(str(path), log=logs.append, **kw), logs
+
+
+def test_second_run_refuses_naming_the_holder(tmp_path):
+    first, _ = _lock(tmp_path / "run", command="train demo")
+    lease = first.acquire()
+    try:
+        on_disk = json.loads((tmp_path / "run" / run_lock.LEASE_FILE).read_text())
+        assert on_disk["pid"] == os.getpid() and on_disk["host"] == socket.gethostname()
+        assert on_disk["token"] == lease.token and on_disk["command"] == "train demo"
+        second, _ = _lock(tmp_path / "run")
+        with pytest.raises(run_lock.RunLockError) as e:
+            second.acquire()
+        msg = str(e.value)
+        assert len(msg.splitlines()) == 1
+        assert f"pid {os.getpid()} on host {socket.gethostname()}" in msg and "choose another MODEL_DIR" in msg
+        # The holder keeps refreshing while it lives.
+        time.sleep(0.3)
+        assert json.loads((tmp_path / "run" / run_lock.LEASE_FILE).read_text())["refreshed"] > lease.refreshed
+    finally:
+        first.release()
+    assert not (tmp_path / "run" / run_lock.LEASE_FILE).exists()
+    again, _ = _lock(tmp_path / "run")  # free once released
+    again.acquire()
+    again.release()
+
+
+def test_stale_leases_are_taken_over_with_a_warning(tmp_path):
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "checkpoints").mkdir()  # keeps the directory after release
+    # A dead process of this host: stale at once.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = dict(host=socket.gethostname(), pid=dead.pid, started=time.time(), refreshed=time.time(),
+                 token="old", command="")
+    (d / run_lock.LEASE_FILE).write_text(json.dumps(stale))
+    lock, logs = _lock(d)
+    lock.acquire()
+    assert any("taking over the stale lease" in m and f"process {dead.pid}" in m for m in logs), logs
+    lock.release()
+    # Another host that stopped refreshing: stale after stale_s, refused before.
+    old = dict(stale, host="elsewhere", pid=1, refreshed=time.time() - 60)
+    (d / run_lock.LEASE_FILE).write_text(json.dumps(old))
+    with pytest.raises(run_lock.RunLockError, match="host elsewhere"):
+        _lock(d, stale_s=120)[0].acquire()
+    lock, logs = _lock(d, stale_s=30)
+    lock.acquire()
+    assert any("not refreshed for" in m for m in logs), logs
+    # A lease taken over from under us is noticed at the next refresh.
+    (d / run_lock.LEASE_FILE).write_text(json.dumps(dict(old, token="thief", refreshed=time.time())))
+    assert lock.lost.wait(2.0)
+    assert any("now held by" in m for m in logs), logs
+    lock.release()
+    assert json.loads((d / run_lock.LEASE_FILE).read_text())["token"] == "thief"  # not ours to remove
+
+
+def test_bad_model_dirs_are_one_line(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(run_lock.RunLockError, match="is a file, not a directory"):
+        _lock(f)[0].acquire()
+    with pytest.raises(run_lock.RunLockError, match="cannot create MODEL_DIR"):
+        _lock(f / "sub")[0].acquire()
+    if os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(run_lock.RunLockError, match="not writable"):
+            _lock(ro)[0].acquire()
+    # A directory the lock created, left empty by a refused run, is removed again.
+    fresh = tmp_path / "fresh"
+    lock = _lock(fresh)[0]
+    lock.acquire()
+    lock.release()
+    assert not fresh.exists()
+
+
+def test_two_processes_race_one_wins(tmp_path):
+    code = (
+        "import sys, time; from flanjax.train import run_lock\n"
+        "try:\n    run_lock.RunLock(sys.argv[1], log=lambda m: None).acquire(); print('WON', flush=True); time.sleep(3)\n"
+        "except run_lock.RunLockError as e:\n    print('LOST', e, flush=True)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")], stdout=subprocess.PIPE,
+                              text=True, env=env) for _ in range(4)]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert sorted(o.split()[0] for o in outs) == ["LOST", "LOST", "LOST", "WON"], outs
