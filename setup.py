@@ -13,7 +13,9 @@ INSTALL_REQUIRES = [
     "tensorflow-text>=2.21,<2.22",
     "tensorflow-datasets>=4.9.10,<4.10",
     "gin-config>=0.5,<0.6",
-    "sentencepiece>=0.2,<0.3",
+    # 0.2.3 is built with protobuf 7 gencode; apache-beam (the [cache] extra) needs protobuf < 7,
+    # and 0.2.2 works with both.
+    "sentencepiece>=0.2,<0.2.3",
     "jinja2>=3.1",
     "pyyaml>=6",
     "rouge-score>=0.1.2,<0.2",
