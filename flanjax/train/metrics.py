@@ -189,7 +189,9 @@ class MetricsLogger:
         record = {"step": int(step), **{f"{prefix}/{k}": float(v) for k, v in metrics.items()}}
         self._write(step, record, prefix=None, jsonl=self._eval_jsonl)
         if self.is_writer:
-            shown = " ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "step")
+            # The console gets the overall and per-cluster scores; per-dataset ones go to the
+            # files and TensorBoard only.
+            shown = " ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "step" and "/dataset/" not in k)
             print(f"step {step} {shown}", flush=True)
         return record
 
