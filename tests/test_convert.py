@@ -14,13 +14,8 @@ from safetensors.numpy import load_file, save_file
 
 import jax
 
-from flanjax.convert import (
-    check_params_match,
-    load_flanjax_checkpoint,
-    load_hf_t5,
-    save_flanjax_checkpoint,
-    save_hf_t5,
-)
+from flanjax.checkpoints import load_flanjax_checkpoint, save_flanjax_checkpoint
+from flanjax.convert import check_params_match, load_hf_t5, save_hf_t5
 from flanjax.model import T5Config, init_params
 
 

@@ -12,18 +12,19 @@ import re
 import shlex
 
 import gin
+
+from flanjax.cli import evaluate as cli_evaluate
+from flanjax.cli import infer as cli_infer
+from flanjax.cli import train as cli_train
 import pytest
 
 from _train_helpers import REPO
 
+# The macro lists each command itself checks (so the docs are checked as the commands would).
 GIN_COMMANDS = {
-    "flanjax.train": ("train", ("MIXTURE_OR_TASK_NAME", "TASK_FEATURE_LENGTHS", "TRAIN_STEPS", "BATCH_SIZE",
-                                "MODEL_DIR"),
-                      ("INITIAL_CHECKPOINT_PATH", "HELDOUT_CLUSTER", "SEED", "CHECKPOINT_PERIOD", "EVAL_PERIOD",
-                       "RESUME_FROM_LAST_GOOD")),
-    "flanjax.eval": ("evaluate", ("CHECKPOINT_PATH", "OUTPUT_DIR"),
-                     ("EVAL_ON", "HELDOUT_CLUSTER", "EVAL_COLLECTION", "MESH_SHAPE", "LOGICAL_RULES")),
-    "flanjax.infer": ("infer", ("CHECKPOINT_PATH", "INFER_INPUTS", "OUTPUT_FILE"), ("MESH_SHAPE", "LOGICAL_RULES")),
+    "flanjax.train": ("train", cli_train.REQUIRED_MACROS, cli_train.OPTIONAL_MACROS),
+    "flanjax.eval": ("evaluate", cli_evaluate.REQUIRED_MACROS, cli_evaluate.OPTIONAL_MACROS),
+    "flanjax.infer": ("infer", cli_infer.REQUIRED_MACROS, cli_infer.OPTIONAL_MACROS),
 }
 
 

@@ -1,5 +1,6 @@
 """The loss, the compiled train step, gradient accumulation, sharding invariance, NaN stop."""
 
+import functools
 import json
 import os
 
@@ -147,39 +148,26 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def _run_synthetic(model_dir, learning_rate=1e-2, **kwargs):
-    import gin
-
-    gin.clear_config()
-    gin.bind_parameter("make_schedule.kind", "constant")
-    gin.bind_parameter("make_schedule.learning_rate", learning_rate)
-    try:
-        return loop.train(
-            model_config=tiny_config(), mixture_or_task_name="synthetic",
-            task_feature_lengths={"inputs": 16, "targets": 8}, batch_size=8, model_dir=model_dir,
-            host_batches=_synthetic_stream(), log_period=1, async_checkpointing=False, **kwargs,
-        )
-    finally:
-        gin.clear_config()
+    return loop.train(
+        model_config=tiny_config(), mixture_or_task_name="synthetic",
+        task_feature_lengths={"inputs": 16, "targets": 8}, batch_size=8, model_dir=model_dir,
+        host_batches=_synthetic_stream(), log_period=1, async_checkpointing=False,
+        make_schedule=functools.partial(optimizers.make_schedule, "constant", learning_rate), **kwargs,
+    )
 
 
 def test_tiny_model_loss_falls_on_the_demo_mixture(tmp_path):
-    import gin
+    from flanjax.data.bundled import ensure_prepared
 
     model_dir = str(tmp_path / "demo")
-    gin.clear_config()
-    gin.bind_parameter("make_schedule.learning_rate", 0.01)
-    try:
-        from flanjax.data.bundled import ensure_prepared
-
-        ensure_prepared()
-        result = loop.train(
-            model_config=tiny_config(vocab_size=896, num_encoder_layers=2, num_decoder_layers=2),
-            mixture_or_task_name="demo", task_feature_lengths={"inputs": 64, "targets": 16},
-            batch_size=8, train_steps=150, model_dir=model_dir, log_period=10,
-            checkpoint_period=150, eval_period=150, eval_batches=1,
-        )
-    finally:
-        gin.clear_config()
+    ensure_prepared()
+    result = loop.train(
+        model_config=tiny_config(vocab_size=896, num_encoder_layers=2, num_decoder_layers=2),
+        mixture_or_task_name="demo", task_feature_lengths={"inputs": 64, "targets": 16},
+        batch_size=8, train_steps=150, model_dir=model_dir, log_period=10,
+        checkpoint_period=150, eval_period=150, eval_batches=1,
+        make_schedule=functools.partial(optimizers.make_schedule, "constant", 0.01),
+    )
     records = [json.loads(l) for l in open(os.path.join(model_dir, "train_metrics.jsonl"))]
     train = records
     assert [r["step"] for r in train] == list(range(10, 151, 10))

@@ -19,10 +19,10 @@ from typing import Sequence
 
 from flanjax.cli.evaluate import run_gin_command
 
+REQUIRED_MACROS = ("CHECKPOINT_PATH", "INFER_INPUTS", "OUTPUT_FILE")
+OPTIONAL_MACROS = ("MESH_SHAPE", "LOGICAL_RULES")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_gin_command(
-        argv, "python -m flanjax.infer", __doc__, "infer",
-        required=("CHECKPOINT_PATH", "INFER_INPUTS", "OUTPUT_FILE"),
-        optional=("MESH_SHAPE", "LOGICAL_RULES"),
-    )
+    return run_gin_command(argv, "python -m flanjax.infer", __doc__, "infer",
+                           required=REQUIRED_MACROS, optional=OPTIONAL_MACROS)

@@ -336,10 +336,15 @@ def evaluate(
     for i, task in enumerate(tasks, start=1):
         result = evaluate_task(config, params, task, settings)
         if log:  # progress as each task finishes (eval can run for hours)
-            print(f"[eval] {i}/{len(tasks)} {result.task}: {result.metric} = {result.score:.2f} "
-                  f"({result.num_examples} examples, {result.seconds:.1f}s)", flush=True)
+            log_progress(i, len(tasks), result)
         results.append(result)
     return {"tasks": [r.to_dict() for r in results], **aggregate(results)}
+
+
+def log_progress(i: int, n: int, result: "TaskResult") -> None:
+    """`[eval] i/n task: metric = score (k examples, s)`, as each task finishes."""
+    print(f"[eval] {i}/{n} {result.task}: {result.metric} = {result.score:.2f} "
+          f"({result.num_examples} examples, {result.seconds:.1f}s)", flush=True)
 
 
 # -- aggregates -------------------------------------------------------------------------

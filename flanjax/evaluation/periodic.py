@@ -81,8 +81,11 @@ def evaluate_budgeted(
     examples_per_cluster: Optional[int] = None,
     mesh: Optional[batching.EvalMesh] = None,
     examples: Optional[Mapping[str, Sequence[dict[str, Any]]]] = None,
+    log: bool = False,
 ) -> dict[str, Any]:
     """`heldout.evaluate` with each task capped by `task_caps`, sharded on `mesh` if given.
+
+    `log`: a progress line as each task finishes (`flanjax.eval`, which can run for hours).
 
     The one scoring path of `flanjax.eval` and of the in-training evaluation: the
     parameters are placed with their partitioned shardings (a no-op for the trainer's
@@ -94,10 +97,13 @@ def evaluate_budgeted(
         params = mesh.place_params(config, params)
     results = []
     with batching.mesh_scope(mesh):
-        for task in tasks:
+        for i, task in enumerate(tasks, start=1):
             task_settings = dataclasses.replace(settings, max_examples=caps[task.name])
             task_examples = None if examples is None else examples[task.name]
-            results.append(heldout.evaluate_task(config, params, task, task_settings, task_examples))
+            result = heldout.evaluate_task(config, params, task, task_settings, task_examples)
+            if log:
+                heldout.log_progress(i, len(tasks), result)
+            results.append(result)
     out = {"tasks": [r.to_dict() for r in results], **heldout.aggregate(results)}
     if mesh is not None:
         out["mesh"] = {**mesh.shape, "rules": mesh.rules_name}

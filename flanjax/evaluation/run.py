@@ -93,7 +93,7 @@ def evaluate_params(
     from flanjax.evaluation import periodic  # pylint: disable=g-import-not-at-top
 
     return periodic.evaluate_budgeted(config, params, tasks, settings,
-                                      examples_per_cluster=examples_per_cluster, mesh=mesh)
+                                      examples_per_cluster=examples_per_cluster, mesh=mesh, log=True)
 
 
 def bad_input_errors() -> tuple[type, ...]:
@@ -106,14 +106,11 @@ def bad_input_errors() -> tuple[type, ...]:
             checkpoints.CheckpointMismatchError)
 
 
-def _step_of(checkpoint_path: str, step: Optional[int]) -> Optional[int]:
-    """The training step evaluated: `step`, else a run's latest step folder (None if not a run)."""
-    if step is not None:
-        return int(step)
+def _step_of(checkpoint_path: str, step: Optional[int | str]) -> Optional[int]:
+    """The training step evaluated: `step` ('best', 'latest' or a number) resolved in a run,
+    else a run's latest step; None when the checkpoint is not a training run."""
     from flanjax import checkpoints  # pylint: disable=g-import-not-at-top
 
-    run_dir = os.path.join(checkpoint_path, checkpoints.CHECKPOINTS_SUBDIR)
-    if not os.path.isdir(run_dir):
-        return None
-    steps = [int(n) for n in os.listdir(run_dir) if n.isdigit()]
-    return max(steps) if steps else None
+    if not os.path.isdir(os.path.join(checkpoint_path, checkpoints.CHECKPOINTS_SUBDIR)):
+        return int(step) if isinstance(step, int) or (isinstance(step, str) and step.isdigit()) else None
+    return checkpoints.resolve_step(checkpoint_path, step)
