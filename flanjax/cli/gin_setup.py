@@ -37,7 +37,7 @@ CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 LEGACY_PREFIX = "gin_configs" + os.sep
 
 
-class GinError(Exception):
+class GinError(runner.UsageError):
     """A gin problem, reported to the user as one line."""
 
 

@@ -37,11 +37,10 @@ class UsageError(Exception):
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
-    from flanjax.cli.gin_setup import GinError  # pylint: disable=g-import-not-at-top
-
+    # gin problems are `gin_setup.GinError`, a UsageError.
     from flanjax.train.run_lock import RunLockError  # pylint: disable=g-import-not-at-top
 
-    return (UsageError, GinError, RunLockError, ValueError, LookupError, FileNotFoundError,
+    return (UsageError, RunLockError, ValueError, LookupError, FileNotFoundError,
             NotADirectoryError, PermissionError)
 
 
