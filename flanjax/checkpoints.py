@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
 import warnings
 from typing import Any, Optional
 
@@ -263,39 +261,6 @@ def load_initial_params(path: str, config: T5Config, abstract_params: Any, abstr
         f"INITIAL_CHECKPOINT_PATH {path}: neither a `python -m flanjax.convert --from_hf` "
         f"output ({CONFIG_FILE} + checkpoint/) nor a flanjax MODEL_DIR with checkpoints"
     )
-
-
-class PreemptionWatcher:
-    """Turns SIGTERM (TPU preemption, `kill`) into "save now and stop" at a step boundary.
-
-    One process: a signal handler sets a flag. Several processes: every host must stop at
-    the same step (orbax saves are collective), so the decision comes from JAX's
-    preemption sync point (`multihost_utils.reached_preemption_sync_point`), which the
-    distributed runtime triggers on a preemption notice, and the flag is ignored.
-    """
-
-    def __init__(self) -> None:
-        self._flag = threading.Event()
-        self._previous = None
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-
-    def _handle(self, signum, frame) -> None:  # pylint: disable=unused-argument
-        self._flag.set()
-
-    def should_stop(self, step: int) -> bool:
-        if jax.process_count() > 1:
-            try:
-                from jax.experimental import multihost_utils
-
-                return bool(multihost_utils.reached_preemption_sync_point(step))
-            except Exception:  # pylint: disable=broad-except
-                return False
-        return self._flag.is_set()
-
-    def restore_handler(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
 
 
 # ------------------------------------------------------- loading for evaluation / infer

@@ -1,6 +1,5 @@
 """Corrupt checkpoints, leftover temp folders, replayed metrics and resume mismatches."""
 
-import json
 import os
 
 import numpy as np
@@ -83,14 +82,6 @@ def test_temp_folders_are_removed_with_a_line(tmp_path):
     assert not os.path.exists(tmp) and os.path.isdir(os.path.join(d, "1"))
     assert len(logs) == 1 and tmp in logs[0] and "unfinished checkpoint save" in logs[0]
     assert recovery.clean_temp_checkpoints(str(tmp_path / "none"), logs.append) == []
-
-
-def test_last_logged_step_drops_a_cut_line(tmp_path):
-    p = tmp_path / "train_metrics.jsonl"
-    assert recovery.last_logged_step(str(p)) is None
-    p.write_text(json.dumps({"step": 2}) + "\n" + json.dumps({"step": 4}) + "\n" + '{"step": 6, "lo')
-    assert recovery.last_logged_step(str(p)) == 4
-    assert p.read_text().splitlines() == ['{"step": 2}', '{"step": 4}']
 
 
 def test_resume_mismatch_lists_every_field(tmp_path):

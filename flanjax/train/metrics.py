@@ -133,18 +133,16 @@ class MetricsLogger:
         peak_flops: float | None = None,
         total_steps: int | None = None,
         resume_step: int | None = None,
-        skip_through_step: int | None = None,
         progress: Any = None,
     ) -> None:
-        """`skip_through_step`: the last step already in train_metrics.jsonl (a resumed run
-        trains the steps after its checkpoint again; their records are not written twice).
-        `progress`: a `flanjax.train.progress.Progress`, whose elapsed/ETA ends each line."""
+        """`resume_step`: a resumed run's restored step (records past it are cut from the
+        jsonl files, so the replayed steps appear once). `progress`: a
+        `flanjax.train.progress.Progress`, whose elapsed/ETA ends each line."""
         self.is_writer = jax.process_index() == 0
         self.flops_per_step = flops_per_step
         self.tokens_per_step = tokens_per_step
         self.num_devices = num_devices
         self.total_steps = total_steps
-        self.skip_through_step = skip_through_step
         self.progress = progress
         self.peak = peak_flops if peak_flops is not None else peak_flops_per_device()
         self._writer = None
@@ -198,8 +196,6 @@ class MetricsLogger:
     def _write(self, step: int, record: Mapping[str, Any], prefix: str | None, jsonl: Any = None) -> None:
         if not self.is_writer:
             return
-        if self.skip_through_step is not None and step <= self.skip_through_step:
-            return  # a replayed step: its record is already in the files
         scalars = {(f"{prefix}/{k}" if prefix else k): v for k, v in record.items() if k != "step"}
         self._writer.write_scalars(int(step), scalars)
         jsonl = jsonl or self._jsonl

@@ -9,14 +9,13 @@
   away training the user may still be able to recover.
 - `*.orbax-checkpoint-tmp*` folders (an async save killed mid-write) are removed, each with
   a log line.
-- `train_metrics.jsonl`: steps after the restored checkpoint are trained again; their lines
-  are already in the file, so the logger is told the last step it holds (`last_logged_step`)
-  and writes only later steps. A line cut by kill -9 (no newline) is dropped.
+- `train_metrics.jsonl`: steps after the restored checkpoint are trained again; the metrics
+  logger cuts their old lines first (`MetricsLogger(resume_step=...)`), so each step is
+  logged once.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -104,28 +103,6 @@ def restore_newest_readable(
     raise CorruptCheckpointError(
         f"no readable checkpoint in {ckpt_dir} ({details}); move the folder away to start over."
     )
-
-
-def last_logged_step(jsonl_path: str) -> int | None:
-    """The largest `step` in a metrics jsonl; drops a final line cut off mid-write."""
-    if not os.path.exists(jsonl_path):
-        return None
-    with open(jsonl_path, "rb") as f:
-        data = f.read()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        with open(jsonl_path, "r+b") as f:
-            f.truncate(keep)
-        data = data[:keep]
-    last = None
-    for line in data.decode().splitlines():
-        try:
-            step = json.loads(line).get("step")
-        except (json.JSONDecodeError, AttributeError):
-            continue
-        if isinstance(step, int) and (last is None or step > last):
-            last = step
-    return last
 
 
 class ResumeMismatchError(ValueError):
