@@ -7,6 +7,12 @@ therefore done with file descriptor 2 pointed at a temporary file; what it wrote
 only if the import fails. orbax warns "Metadata file does not exist" when it restores a
 checkpoint written without the optional per-item metadata (converted checkpoints): that
 warning is dropped, every other one kept. Set FLANJAX_VERBOSE_STARTUP=1 to see everything.
+
+When an orbax restore fails part-way (a truncated array file), its other TensorStore reads
+still finish afterwards and call `loop.call_soon_threadsafe` on the event loop orbax has
+already closed: each prints a `RuntimeError: Event loop is closed` traceback through
+`sys.unraisablehook` (hundreds of them, interleaved with the command's one `error:` line).
+Those are dropped; every other unraisable exception goes to the default hook.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import os
 import sys
 import tempfile
 
-_SPURIOUS = ("Metadata file does not exist",)
+# orbax's metadata warning (above); gin's INFO line for each packaged config it finds.
+_SPURIOUS = ("Metadata file does not exist", "system_path_file_exists:")
 
 
 class _DropSpurious(logging.Filter):
@@ -44,6 +51,23 @@ def _import_tensorflow_quietly() -> None:
             os.close(saved)
 
 
+def _is_abandoned_read(unraisable) -> bool:
+    error = unraisable.exc_value
+    if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+        return False
+    tb = unraisable.exc_traceback
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "call_soon_threadsafe":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _drop_abandoned_reads(unraisable) -> None:
+    if not _is_abandoned_read(unraisable):
+        sys.__unraisablehook__(unraisable)
+
+
 def silence_startup_noise() -> None:
     """Call first thing in an entry point, before jax/tensorflow/seqio are imported."""
     if os.environ.get("FLANJAX_VERBOSE_STARTUP") == "1":
@@ -56,3 +80,4 @@ def silence_startup_noise() -> None:
         pass  # TensorFlow-free installs: nothing to silence
     for name in ("absl", "orbax", ""):
         logging.getLogger(name).addFilter(_DropSpurious())
+    sys.unraisablehook = _drop_abandoned_reads
