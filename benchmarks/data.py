@@ -2,8 +2,8 @@
 
 The pipeline is the one training runs: `seqio.get_dataset(mixture, ...)` on the bundled
 offline data (`demo` mixture by default: FLAN-pattern templating in Python, SentencePiece
-tokenisation, EOS, examples-proportional mixing), then `seqio.EncDecFeatureConverter(pack=True)`
-packing into `--batch` rows of `--inputs` + `--targets` tokens, read as numpy batches
+tokenisation, EOS, examples-proportional mixing), then seqio's `EncDecFeatureConverter(pack=True)`
+(flanjax's subclass, `flanjax.data.packing`, whose packing runs in numpy: seqio's rows) packing into `--batch` rows of `--inputs` + `--targets` tokens, read as numpy batches
 exactly as the trainer reads them. Nothing is cached: every example is rendered and
 tokenised on the fly.
 
@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
     ds = seqio.get_dataset(
         args.mixture, task_feature_lengths=lengths, dataset_split="train", shuffle=True,
         seed=0, num_epochs=None, batch_size=args.batch,
-        feature_converter=seqio.EncDecFeatureConverter(pack=True),
+        feature_converter=packing.EncDecFeatureConverter(pack=True),
     )
     it = ds.as_numpy_iterator()
     next(it)

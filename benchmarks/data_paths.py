@@ -9,6 +9,8 @@ workers see only those cores): the figures are "what N cores of this host delive
   uncached, 2 cores, 2 render processes (`flanjax.data.parallel`)
   cached, 1 and 2 cores   seqio's offline cache (built here once with Beam's DirectRunner,
                           `python -m flanjax.data.cache`), `use_cached=True`
+  ..._seqio_packing       the same 2-core paths with seqio's own packing loop instead of
+                          `flanjax.data.packing` (what training used before it)
 
 Consumers, in packed sequences/s of the benchmark's shape and in examples/s (x the
 measured examples per packed sequence):
@@ -35,12 +37,15 @@ T5_SMALL_8XA100_SEQ_PER_S = 5712.0
 TPU_V4_CHIP_BF16_FLOPS = 275e12  # Cloud TPU v4 system architecture page
 A100_BF16_FLOPS = 312e12  # NVIDIA A100 datasheet, dense bf16
 CONFIGS = [
-    # (label, cores, render processes, cached)
-    ("uncached_1core", 1, 1, False),
-    ("uncached_2cores_gil", 2, 1, False),
-    ("uncached_2cores", 2, 2, False),
-    ("cached_1core", 1, 1, True),
-    ("cached_2cores", 2, 1, True),
+    # (label, cores, render processes, cached, packer)
+    ("uncached_1core", 1, 1, False, "numpy"),
+    ("uncached_2cores_gil", 2, 1, False, "numpy"),
+    ("uncached_2cores", 2, 2, False, "numpy"),
+    ("cached_1core", 1, 1, True, "numpy"),
+    ("cached_2cores", 2, 1, True, "numpy"),
+    # seqio's own packing (`trim_and_pack_dataset`'s tf.while_loop), for comparison
+    ("uncached_2cores_seqio_packing", 2, 2, False, "seqio"),
+    ("cached_2cores_seqio_packing", 2, 1, True, "seqio"),
 ]
 
 
@@ -61,9 +66,10 @@ def ensure_cache(mixture: str, cache_dir: str) -> float:
     return time.perf_counter() - start
 
 
-def run_child(label: str, cores: int, processes: int, cached: bool, args: Any,
+def run_child(label: str, cores: int, processes: int, cached: bool, packer: str, args: Any,
               cache_dir: str) -> dict[str, Any]:
-    spec = dict(label=label, cores=cores, processes=processes, cached=cached, mixture=args.mixture,
+    spec = dict(label=label, cores=cores, processes=processes, cached=cached, packer=packer,
+                mixture=args.mixture,
                 batch=args.batch, inputs=args.inputs, targets=args.targets,
                 batches=args.batches, repeats=args.path_repeats, cache_dir=cache_dir)
     out = subprocess.run([sys.executable, "-m", "benchmarks.data_paths", json.dumps(spec)],
@@ -84,7 +90,7 @@ def _child(spec: dict[str, Any]) -> None:
     import numpy as np
     import seqio
 
-    from flanjax.data import cache, mixtures
+    from flanjax.data import cache, mixtures, packing
     from flanjax.data.bundled import ensure_prepared
 
     ensure_prepared()
@@ -95,7 +101,9 @@ def _child(spec: dict[str, Any]) -> None:
     ds = seqio.get_dataset(
         spec["mixture"], task_feature_lengths={"inputs": spec["inputs"], "targets": spec["targets"]},
         dataset_split="train", shuffle=True, seed=0, num_epochs=None, batch_size=spec["batch"],
-        use_cached=spec["cached"], feature_converter=seqio.EncDecFeatureConverter(pack=True))
+        use_cached=spec["cached"],
+        feature_converter=(packing.EncDecFeatureConverter if spec["packer"] == "numpy"
+                           else seqio.EncDecFeatureConverter)(pack=True))
     it = ds.as_numpy_iterator()
     for _ in range(3):  # start-up (render workers spawn, files open) is not throughput
         next(it)
@@ -136,7 +144,8 @@ def compare(args: Any, train_tokens_per_s: float, cache_dir: Optional[str] = Non
     """Runs every configuration and returns the figures for `benchmarks.data`'s JSON."""
     cache_dir = cache_dir or args.cache_dir or os.path.expanduser("~/.cache/flanjax/bench_cache")
     build_s = ensure_cache(args.mixture, cache_dir)
-    paths = {label: run_child(label, c, p, cached, args, cache_dir) for label, c, p, cached in CONFIGS}
+    paths = {label: run_child(label, c, p, cached, packer, args, cache_dir)
+             for label, c, p, cached, packer in CONFIGS}
     ex_per_seq = paths["uncached_1core"]["examples_per_s"] / paths["uncached_1core"]["sequences_per_s"]
     tokens = args.inputs + args.targets
     per_core = {  # examples/s one core of each path delivers (the best measured per core)
@@ -166,6 +175,10 @@ def compare(args: Any, train_tokens_per_s: float, cache_dir: Optional[str] = Non
         "cached_over_uncached": round(paths["cached_2cores"]["examples_per_s"] / u2, 2),
         "cached_over_uncached_1core": round(paths["cached_1core"]["examples_per_s"] / u1, 2),
         "uncached_2_over_1_cores": round(u2 / u1, 2),
+        "numpy_over_seqio_packing_cached": round(
+            paths["cached_2cores"]["examples_per_s"] / paths["cached_2cores_seqio_packing"]["examples_per_s"], 2),
+        "numpy_over_seqio_packing_uncached": round(
+            u2 / paths["uncached_2cores_seqio_packing"]["examples_per_s"], 2),
         "uncached_2_over_1_cores_without_workers": round(
             paths["uncached_2cores_gil"]["examples_per_s"] / u1, 2),
         "targets": {"cached_over_uncached": 10.0, "uncached_2_over_1_cores": 1.7},
