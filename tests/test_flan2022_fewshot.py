@@ -256,15 +256,18 @@ def test_missing_fewshot_key_fails_naming_file_and_entry(tmp_path):
     assert _v2_path(str(tmp_path / "FLAN")) in str(e.value)
 
 
-def test_fewshot_pattern_needing_a_missing_field_fails_registration(flan_dir):
-    # v2's rte few-shot patterns read `hypothesis`; an entry without it must not register.
-    with pytest.raises(KeyError) as e:
-        common.add("rte_nohyp", "nli", "RTE", "super_glue/rte:1.0.2", {"train": "train"},
-                   lambda r: dict(r), ("premise", "options", "answer"),
-                   own_patterns={"rte": [("own {premise}", "{answer}")]}, pattern_key="rte",
-                   flan_key="rte")
-    # (v1's rte pattern reads it too; the check names the first template that does.)
-    assert "rte_nohyp" in str(e.value) and "'hypothesis'" in str(e.value)
+def test_fewshot_pattern_needing_a_missing_field_fails_registration(tmp_path):
+    # Only v2's few-shot pattern reads `title`; an entry without it must not register.
+    body = V2_FILE.replace('inputs="Sum: {text}"', 'inputs="Sum: {title} {text}"')
+    locations.configure({"FLAN_SOURCE_DIR": _tree(tmp_path, body)})
+    try:
+        with pytest.raises(KeyError) as e:
+            _xsum("xsum_notitle")
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+    text = str(e.value)
+    assert "'xsum_notitle'" in text and "'xsum:fs0'" in text and "'title'" in text
+    assert _v2_path(str(tmp_path / "FLAN")) in text
 
 
 # ------------------------------------------------------- v2 templates without options
