@@ -12,9 +12,8 @@ import pytest
 
 from flanjax.data import flan2022_fewshot as v2fs
 from flanjax.data import locations, mixtures, render, tasks
-from flanjax.data.catalog.entry import tfds_entry
 from flanjax.data.catalog.flan2021 import common
-from flanjax.data.catalog.registry import register_entry
+from flanjax.data.catalog import registry
 from flanjax.data.templates import fewshot, sources
 
 # Shaped like flan/v2/templates.py: PATTERNS, the FewShotPattern dataclass, FEWSHOT_PATTERNS of
@@ -78,6 +77,16 @@ def _keep_prompt_record():
     yield
     sources._USED.clear()  # pylint: disable=protected-access
     sources._USED.update(saved)  # pylint: disable=protected-access
+
+
+@pytest.fixture(autouse=True)
+def _keep_catalog():
+    # Entries these tests add (common.add registers) leave the process-wide catalog as it was.
+    saved, listed = dict(registry._ENTRIES), list(common.ENTRIES)  # pylint: disable=protected-access
+    yield
+    registry._ENTRIES.clear()  # pylint: disable=protected-access
+    registry._ENTRIES.update(saved)  # pylint: disable=protected-access
+    common.ENTRIES[:] = listed
 
 
 @pytest.fixture
