@@ -33,8 +33,15 @@ def _write_flan_tree(root: str) -> None:
     # flan/v2/templates.py: other wording, and v2's alias statements.
     v2 = {k: [("V2|" + i, t) for i, t in v] for k, v in patterns.items() if k != "rte"}
     v2.update({k: [("V2|" + i, t) for i, t in v] for k, v in flan2022_flan.PATTERNS.items()})
+    # and FEWSHOT_PATTERNS as v2 writes it: FewShotPattern(...) calls, then aliases.
+    fewshot = ", ".join(
+        f"{k!r}: [" + ", ".join(f"FewShotPattern(inputs={'FS|' + i!r}, targets={t!r}, "
+                                f"x_y_delimiter='\\n')" for i, t in v) + "]"
+        for k, v in v2.items())
     with open(os.path.join(root, "flan", "v2", "templates.py"), "w") as f:
-        f.write(f"import copy\nPATTERNS = {v2!r}\nPATTERNS['rte'] = PATTERNS['cb']\n")
+        f.write(f"import copy\nPATTERNS = {v2!r}\nPATTERNS['rte'] = PATTERNS['cb']\n"
+                f"FEWSHOT_PATTERNS = {{{fewshot}}}\n"
+                "FEWSHOT_PATTERNS['rte'] = FEWSHOT_PATTERNS['cb']\n")
 
 
 def _write_promptsource_tree(root: str) -> None:
@@ -64,6 +71,9 @@ print(json.dumps({
     "anli_r1": catalog.get_entry("anli_r1").templates[0].input_pattern,
     "anli_r1_v2": catalog.get_entry("anli_r1").flan2022_templates[0].input_pattern,
     "rte_v2_fields": sorted(catalog.get_entry("rte").flan2022_templates[0].fields()),
+    "anli_r1_fs": catalog.get_entry("anli_r1").flan2022_fewshot[0].combined_inputs,
+    "xsum_formats": tasks.train_formats(catalog.get_entry("xsum")),
+    "flan_fsnoopt": sorted(t.name for t in seqio.get_mixture_or_task("flan_fsnoopt").tasks),
     "gigaword_rate": rates["t0_gigaword_zs"],
     "gigaword_templates": [t.name for t in catalog.get_entry("t0_gigaword").templates],
     "rte_eval": tasks.eval_task_names(catalog.get_entry("t0_super_glue_rte")),
@@ -88,6 +98,11 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     # v2's alias PATTERNS['rte'] = PATTERNS['cb']: cb's fields, which rte's entry also has.
     own_cb = next(e for e in flan2021.ENTRIES if e.name == "cb").templates[0]
     assert got["rte_v2_fields"] == sorted(own_cb.fields())
+    # v2's FEWSHOT_PATTERNS: exemplar inputs + x_y_delimiter (flanjax.data.templates.fewshot).
+    assert got["anli_r1_fs"] == "FS|V2|SRC|" + own_anli.input_pattern + "\n"
+    # An entry without options trains Flan 2022 on v2's templates (its own formats).
+    assert "zs_varopt" in got["xsum_formats"] and "fs_noopt" in got["xsum_formats"]
+    assert "xsum_fs_noopt" in got["flan_fsnoopt"] and "true_case_fs_noopt" in got["flan_fsnoopt"]
     own_giga = [t.name for t in next(e for e in t0.ENTRIES if e.name == "t0_gigaword").templates]
     assert got["gigaword_templates"] == own_giga  # "summarize!" left out of training
     # 3 kept prompts of 4 in the file; 3,803,957 > 500k: 3 * (500_000 // 4).

@@ -16,6 +16,7 @@ import re
 import threading
 from typing import Any, Callable, Literal, Mapping, Optional, Sequence
 
+from flanjax.data import flan2022_fewshot
 from flanjax.data import formats
 from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Fields, FixedShots, PromptLayout
@@ -172,6 +173,13 @@ class Renderer:
         self._pool_fn = exemplar_pool
         self.length_fn = length_fn
         self._candidates = _candidate_indices(entry, spec)
+        # Flan 2022's few-shot training formats with v2's FEWSHOT_PATTERNS (fs_varopt, fs_noopt).
+        self._v2_patterns: tuple[Any, ...] = ()
+        if spec.kind == "fs" and spec.options in ("noopt", "varied") and entry.flan2022_fewshot:
+            patterns = tuple(entry.flan2022_fewshot)
+            self._v2_patterns = (
+                tuple(p.no_options() for p in patterns) if spec.options == "noopt" else patterns
+            )
 
     # -- pieces --------------------------------------------------------------------------
 
@@ -265,6 +273,8 @@ class Renderer:
             count_skip(self.task_name, "preprocess returned None (e.g. unlabelled)")
             return None
         key = example_key(fields)
+        if self._v2_patterns:
+            return self._flan2022_few_shot(fields, key, seed, max_input_length)
         index = self.choose_template(seed, key)
         tid = template_id(self.entry.templates[index], index)
         query = self.render_fields(fields, index, seed, key)
@@ -328,6 +338,33 @@ class Renderer:
         out.setdefault("answer_options", list(query.answer_options))
         out["answer_options"] = list(out["answer_options"])
         out["template_id"] = tid
+        out["references"] = self.references(fields, out["targets"])
+        return out
+
+    def _flan2022_few_shot(
+        self, fields: Fields, key: str, seed: int, max_input_length: Optional[int]
+    ) -> Optional[dict[str, Any]]:
+        """v2's few-shot example (`flanjax.data.flan2022_fewshot`), or None (counted)."""
+        patterns = self._v2_patterns
+        variant = flan2022_fewshot.variant_of(
+            patterns, self.spec.options == "noopt", seed=seed, task=self.task_name, key=key
+        )
+
+        def fill(pattern: Any, values: Fields) -> Optional[templates_lib.Rendered]:
+            # v2's few-shot tasks format options deterministically (prep.format_options).
+            rendered = pattern.template().render(dict(values))
+            return rendered if rendered is not None and rendered.inputs.strip() else None
+
+        out, why = flan2022_fewshot.render(
+            patterns, variant=variant, fields=fields, key=key, pool=self.pool(),
+            key_of=example_key, fill=fill, seed=seed, task=self.task_name,
+            max_input_length=max_input_length, length_fn=self.length_fn,
+        )
+        if out is None:
+            count_skip(self.task_name, why)
+            return None
+        pattern = out.pop("pattern")
+        out["template_id"] = template_id(pattern, patterns.index(pattern))
         out["references"] = self.references(fields, out["targets"])
         return out
 

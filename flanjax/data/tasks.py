@@ -375,7 +375,9 @@ def train_formats(entry: CatalogEntry) -> list[str]:
     if entry.eval_only:
         return []
     out = ["zs", "fs"]
-    if entry.has_options:
+    # Flan 2022's formats: entries with options, and with v2's templates (FLAN_SOURCE_DIR)
+    # every Flan entry, so the Flan submixture renders v2's templates (mixtures._fmt).
+    if entry.has_options or entry.flan2022_templates:
         out += ["zs_noopt", "fs_noopt", "zs_varopt", "fs_varopt"]
     if entry.rationale_field:
         out.append("cot")

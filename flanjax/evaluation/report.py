@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
@@ -99,6 +100,35 @@ def sni_table(runs: Mapping[str, Results]) -> str:
                  float(np.mean([v.get("exact_match", np.nan) for v in got]))]
     rows.append(mean)
     return markdown_table(header, rows)
+
+
+def sni_category_table(runs: Mapping[str, Results]) -> str:
+    """niv2_test (`evaluation.sni_test`): ROUGE-L and exact match per task category and
+    overall, each run side by side (Wang et al. 2022 Table 3; Tk-Instruct
+    `compute_grouped_metrics` keys `{metric}_for_{group}`, tasks being `task{N}_...`). Empty
+    when no run scored niv2_test."""
+    names = [n for n in runs if runs[n].get("sni_test")]
+    if not names:
+        return ""
+    categories: list[str] = []
+    for n in names:
+        for key in runs[n]["sni_test"]:
+            group = key.split("_for_", 1)[1] if key.startswith("rougeL_for_") else None
+            if group and not _SNI_TASK.match(group) and group not in categories:
+                categories.append(group)
+    header = ["category"] + [f"{n} {m}" for n in names for m in ("ROUGE-L", "EM")]
+    rows = []
+    for group in sorted(categories) + [None]:
+        row: list[Any] = [group or "**overall**"]
+        for n in names:
+            got = runs[n]["sni_test"]
+            suffix = f"_for_{group}" if group else ""
+            row += [got.get(f"rougeL{suffix}", "-"), got.get(f"exact_match{suffix}", "-")]
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
+_SNI_TASK = re.compile(r"^task\d+_")
 
 
 def template_table(results: Results) -> str:
@@ -260,6 +290,10 @@ def write_report(
     sni = sni_table(runs)
     if sni:
         parts += ["## Super-NaturalInstructions (ROUGE-L and exact match per task)", "", sni, ""]
+    sni_test = sni_category_table(runs)
+    if sni_test:
+        parts += ["## Super-NaturalInstructions test set (niv2_test): ROUGE-L and exact match "
+                  "per category", "", sni_test, ""]
     for name, results in runs.items():
         parts += [f"## Templates: {name}", "", template_table(results), ""]
     files["md"] = os.path.join(out_dir, "results.md")

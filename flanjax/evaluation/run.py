@@ -45,12 +45,17 @@ def evaluate(
     import jax  # pylint: disable=g-import-not-at-top
 
     from flanjax import checkpoints
-    from flanjax.evaluation import batching, heldout, report  # pylint: disable=g-import-not-at-top
+    from flanjax.evaluation import batching, heldout, report, sni_test  # pylint: disable=g-import-not-at-top
 
     target = eval_on or heldout_cluster
     if not target:
         raise heldout.UnknownEvalTargetError("Set EVAL_ON (or HELDOUT_CLUSTER): what to evaluate on.")
-    tasks = heldout.resolve_tasks(target, fmt=eval_format, collection=collection)
+    # niv2_test (SNI's test set, Tk-Instruct's metrics per category) is scored apart
+    # (`sni_test`); the rest resolves to catalog eval tasks.
+    items = [s.strip() for s in target.split(",") if s.strip()]
+    with_sni = sni_test.TASK_NAME in items
+    rest = [s for s in items if s != sni_test.TASK_NAME]
+    tasks = heldout.resolve_tasks(rest, fmt=eval_format, collection=collection) if rest or not with_sni else []
     # Before loading anything: a mesh that does not fit the devices is a one-line error.
     mesh = None if mesh_shape is None else batching.make_eval_mesh(mesh_shape, logical_rules)
     # With a mesh the parameters are restored straight into their shardings (never whole
@@ -66,7 +71,10 @@ def evaluate(
         num_beams=num_beams, use_cached=use_cached,
     )
     results = evaluate_params(config, params, tasks, settings, mesh=mesh,
-                              examples_per_cluster=examples_per_cluster)
+                              examples_per_cluster=examples_per_cluster) if tasks else {
+        "tasks": [], "datasets": {}, "clusters": {}, "overall": 0.0}
+    if with_sni:
+        results["sni_test"] = sni_test.evaluate(config, params, settings, mesh=mesh)
     if jax.process_index() != 0:
         return results
     name = run_name or os.path.basename(os.path.normpath(checkpoint_path))

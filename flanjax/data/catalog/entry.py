@@ -95,6 +95,9 @@ class CatalogEntry:
       flan2022_templates: Flan 2022's templates of this dataset (`flan/v2/templates.py`, read
         from FLAN_SOURCE_DIR), used by its Flan 2022 formats (`*_varopt`, `*_noopt`); empty:
         those formats use `templates`.
+      flan2022_fewshot: Flan 2022's few-shot patterns of this dataset (`FEWSHOT_PATTERNS` of
+        `flan/v2/templates.py`, `flanjax.data.templates.fewshot`), used by `*_fs_varopt` /
+        `*_fs_noopt` (`flanjax.data.flan2022_fewshot`); empty: those use Flan 2022's defaults.
       eval_templates: indices into `templates` of those evaluation runs (T0 evaluates the
         prompts of t-zero's `evaluation/template_list.py`); None: every template. Training
         samples from all of `templates`.
@@ -125,6 +128,7 @@ class CatalogEntry:
     max_train_examples: Optional[int] = None
     eval_templates: Optional[tuple[int, ...]] = None
     flan2022_templates: tuple[Any, ...] = ()
+    flan2022_fewshot: tuple[Any, ...] = ()
 
     def __post_init__(self):
         if not self.templates:
@@ -221,7 +225,7 @@ def tfds_entry(
 def check_templates(entry: CatalogEntry, extra_fields: Mapping[str, Any] | None = None) -> None:
     """Fails if any template of `entry` reads a field the entry does not provide."""
     available = set(entry.fields) | set(extra_fields or ())
-    for template in tuple(entry.templates) + tuple(entry.flan2022_templates):
+    for template in (*entry.templates, *entry.flan2022_templates, *entry.flan2022_fewshot):
         origin = getattr(template, "origin", "")
         for field in sorted(template.fields()):
             if field not in available:

@@ -28,9 +28,10 @@ NIV2_MMLU_TASK_NUMBERS: frozenset[int] = frozenset(range(685, 738)) | {664, 665,
 # Few-shot exemplars are kept while the whole input stays within this many tokens
 # (`flan/v2/constants.py` FEW_SHOT_MAX_LEN).
 FEW_SHOT_MAX_LEN = 1920
-# Exemplars of the "five_shot" few-shot tasks (`flan/v2/tasks.py` ShotConfig.FIVE). v2 also
-# trains "x_shot" tasks (up to 25 exemplars pruned by template and to FEW_SHOT_MAX_LEN, on
-# average 2.5); flanjax does not reproduce those (FIDELITY.md).
+# Exemplars of the "five_shot" few-shot tasks (`flan/v2/tasks.py` ShotConfig.FIVE), used by
+# fs_varopt / fs_noopt without FLAN_SOURCE_DIR. With it, those follow v2's FEWSHOT_PATTERNS:
+# "template_mix_five_shot" and the "x_shot" tasks (25 candidates pruned by template and to
+# FEW_SHOT_MAX_LEN), `flanjax.data.flan2022_fewshot`.
 FEW_SHOT_NUM_SHOTS = 5
 
 # Input inversion (`flan/v2/mixtures.py` DEFAULT_MIXTURE_RATES): CoT-II and Dialog-II at 0.3

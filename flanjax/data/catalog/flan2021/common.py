@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from flanjax.data import templates
+from flanjax.data.templates import fewshot
 from flanjax.data.templates import sources as prompt_sources
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.registry import register_entry
@@ -143,7 +144,10 @@ def add(
         max_train_examples=MAX_TRAIN_EXAMPLES,
     )
     if v2_templates:
-        entry = dataclasses.replace(entry, flan2022_templates=v2_templates)
+        entry = dataclasses.replace(
+            entry, flan2022_templates=v2_templates,
+            flan2022_fewshot=fewshot.flan2022_fewshot_for(name, flan_key or key, "flan2022"),
+        )
     ENTRIES.append(register_entry(entry))
     return entry
 
