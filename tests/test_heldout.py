@@ -151,4 +151,39 @@ def test_dry_run_prints_launch_commands(capsys):
     assert "--gin.MAX_EVAL_EXAMPLES=7" in evaluate and "TASK_FEATURE_LENGTHS" in evaluate
     # --help shows the defaults.
     assert runner.call("flanjax.cli.heldout", ["--help"]) == 0
-    assert "(default: 0.001)" in capsys.readouterr().out
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "(default: demo)" in shown and "xl 38000" in shown and "tiny 300" in shown
+
+
+def test_dry_run_of_a_real_size_uses_its_recipe(capsys):
+    """--size xl prints the recipe's steps, batch, learning rate and lengths
+    (experiments/flan_t5_xl_finetune.gin), not the demo's; flags given override them."""
+    from flanjax.cli import runner
+    from flanjax.experiments import recipes
+
+    xl = recipes.read_recipe("flan_t5_xl_finetune.gin")
+    gin_text = open(os.path.join(recipes.EXPERIMENTS_DIR, "flan_t5_xl_finetune.gin")).read()
+    assert (f"TRAIN_STEPS = {xl.steps}\n" in gin_text and f"BATCH_SIZE = {xl.batch_size}\n" in gin_text
+            and xl.steps != recipes.DEMO.steps)
+    base = ["--mixture", "flan2021", "--size", "xl", "--clusters", "nli", "--dry_run", "--out", "/tmp/x",
+            "--init", "/ckpt/hf_t5_xl"]
+    assert runner.call("flanjax.cli.heldout", base) == 0
+    _, train, evaluate, _ = capsys.readouterr().out.strip().splitlines()
+    assert train.startswith("python -m flanjax.train --gin_file=experiments/flan_t5_xl_finetune.gin ")
+    for flag in ("--gin.TRAIN_STEPS=38000 ", "--gin.BATCH_SIZE=64 ", "--gin.make_schedule.learning_rate=0.001 ",
+                 "{'inputs': 2048, 'targets': 512}"):
+        assert flag in train, (flag, train)
+    assert "{'inputs': 2048, 'targets': 512}" in evaluate
+    assert runner.call("flanjax.cli.heldout", base + ["--steps", "500", "--batch_size", "128",
+                                                      "--learning_rate", "3e-4"]) == 0
+    train = capsys.readouterr().out.strip().splitlines()[1]
+    for flag in ("--gin.TRAIN_STEPS=500 ", "--gin.BATCH_SIZE=128 ", "--gin.make_schedule.learning_rate=0.0003 "):
+        assert flag in train, (flag, train)
+    # T0's mixture at xl takes T0 3B's recipe; tiny keeps the demo numbers.
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "t0", "--size", "xl", "--clusters", "sentiment",
+                                               "--dry_run", "--init", "/ckpt/hf"]) == 0
+    train = capsys.readouterr().out.strip().splitlines()[1]
+    assert "experiments/t0_3b.gin" in train and "--gin.TRAIN_STEPS=12200 " in train and "--gin.BATCH_SIZE=1024 " in train
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--dry_run"]) == 0
+    train = capsys.readouterr().out.strip().splitlines()[0]
+    assert "--gin.TRAIN_STEPS=300 " in train and "--gin.BATCH_SIZE=32 " in train

@@ -38,3 +38,38 @@ def test_two_processes_agree_with_one(tmp_path, rules):
     assert "2 process(es)" in outs[0]
     np.testing.assert_allclose(_losses(two), _losses(one), rtol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), _params(two), _params(one))
+
+
+RECOVERY_WORKER = os.path.join(REPO, "tests", "_recovery_worker.py")
+
+
+def test_two_processes_fall_back_to_the_same_last_good_step(tmp_path):
+    """RESUME_FROM_LAST_GOOD with 2 processes: step 3 truncated on disk (both see it) and
+    step 2 unreadable on process 1 only; both resume from step 1, and only process 0 moves
+    steps 3 and 2 to corrupt_checkpoints/."""
+    model_dir = str(tmp_path / "run")
+
+    def run(steps, *fail):
+        port, env = free_port(), subprocess_env(2)
+        return finish([spawn(RECOVERY_WORKER, [i, 2, port, model_dir, steps, *fail], env) for i in range(2)],
+                      timeout=400)
+
+    run(3)
+    ckpt_dir = os.path.join(model_dir, "checkpoints")
+    assert sorted(int(s) for s in os.listdir(ckpt_dir) if s.isdigit()) == [1, 2, 3]
+    for root, _, files in os.walk(os.path.join(ckpt_dir, "3")):
+        if os.path.basename(root) == "d":
+            for name in files:
+                with open(os.path.join(root, name), "r+b") as f:
+                    f.truncate(1)
+    outs = run(4, "2:1")
+    for i, out in enumerate(outs):
+        assert f"worker {i} resumed from step 1" in out, out[-3000:]
+        assert f"worker {i} done" in out
+    moves = [l for out in outs for l in out.splitlines() if l.startswith("worker ") and " moved " in l]
+    assert sorted(moves) == [f"worker 0 moved {ckpt_dir}/2", f"worker 0 moved {ckpt_dir}/3"], moves
+    assert "checkpoint step 2 is unreadable (unreadable on process 1)" in outs[0], outs[0][-3000:]
+    assert sorted(os.listdir(os.path.join(model_dir, "corrupt_checkpoints"))) == ["2", "3"]
+    assert sorted(int(s) for s in os.listdir(ckpt_dir) if s.isdigit()) == [1, 2, 3, 4]
+    steps = [json.loads(l)["step"] for l in open(os.path.join(model_dir, "train_metrics.jsonl"))]
+    assert steps == [1, 2, 3, 4], steps  # the replayed steps 2, 3 logged once

@@ -105,3 +105,56 @@ def test_two_processes_race_one_wins(tmp_path):
                               text=True, env=env) for _ in range(4)]
     outs = [p.communicate(timeout=60)[0] for p in procs]
     assert sorted(o.split()[0] for o in outs) == ["LOST", "LOST", "LOST", "WON"], outs
+
+
+def _race(make_lock, n=8):
+    """n threads acquire at the same moment; returns (winners, one-line refusals)."""
+    import threading
+
+    barrier, won, lost = threading.Barrier(n), [], []
+
+    def one(i):
+        lock = make_lock(i)
+        barrier.wait()
+        try:
+            lock.acquire()
+            won.append(lock)
+        except run_lock.RunLockError as e:
+            lost.append(str(e))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return won, lost
+
+
+@pytest.mark.parametrize("store", ["local", "object_store"])
+def test_concurrent_acquirers_exactly_one_wins(tmp_path, monkeypatch, store):
+    """Threads racing for a free lease, then for one stale lease (a dead run's): one winner
+    each time. "object_store" runs the gs:// code path (no rename, a settle wait) on a
+    local directory standing in for the bucket."""
+    if store == "object_store":
+        monkeypatch.setattr(run_lock, "_is_local", lambda path: False)
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "checkpoints").mkdir()
+    kw = dict(settle_s=0.05) if store == "object_store" else {}
+    for round_ in range(3):
+        won, lost = _race(lambda i: _lock(d, **kw)[0])
+        assert len(won) == 1 and len(lost) == 7, (round_, len(won), lost)
+        assert all(len(m.splitlines()) == 1 and ("in use by" in m or "being claimed" in m) for m in lost), lost
+        assert json.loads((d / run_lock.LEASE_FILE).read_text())["token"] == won[0].lease.token
+        won[0].release()
+    # A stale lease (its process is gone): every racer sees it stale, one takes it over.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = dict(host=socket.gethostname(), pid=dead.pid, started=time.time(), refreshed=time.time(),
+                 token="old", command="")
+    (d / run_lock.LEASE_FILE).write_text(json.dumps(stale))
+    won, lost = _race(lambda i: _lock(d, **kw)[0])
+    assert len(won) == 1 and len(lost) == 7, (len(won), lost)
+    assert json.loads((d / run_lock.LEASE_FILE).read_text())["token"] == won[0].lease.token
+    won[0].release()
+    assert not [p for p in os.listdir(d) if p.startswith(run_lock.CLAIM_PREFIX)]  # no claim left behind

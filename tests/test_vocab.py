@@ -86,3 +86,43 @@ def test_padded_vocab_size_of_bundled():
     v = vocab.get_vocabulary("bundled")
     padded = vocab.padded_vocab_size(v)
     assert padded % 128 == 0 and 0 <= padded - v.vocab_size < 128
+
+
+def test_recorded_vocabulary_keeps_extra_ids(tmp_path, monkeypatch):
+    """A run trained with extra ids (T5's 100 sentinels) records them; eval, infer and convert
+    rebuild exactly seqio's training vocabulary, and an embedding of another size is refused."""
+    import seqio
+
+    from flanjax.data import locations, vocab_files
+
+    trained = seqio.SentencePieceVocabulary(vocab.BUNDLED_SPM_PATH, extra_ids=100)  # the training vocabulary
+    assert vocab_files.record_vocabulary(trained, str(tmp_path))
+    recorded = vocab_files.recorded_vocabulary(str(tmp_path))
+    by_path = vocab.get_vocabulary(str(tmp_path / vocab_files.SPM_FILE))  # eval's VOCAB=<run>/spiece.model
+    monkeypatch.delenv(vocab.VOCAB_ENV, raising=False)
+    locations.configure({"VOCAB": str(tmp_path / vocab_files.SPM_FILE)})
+    try:
+        by_setting = vocab.get_vocabulary()
+    finally:
+        locations.configure({"VOCAB": None})
+    text = "a <extra_id_0> b <extra_id_99>"
+    for v in (recorded, by_path, by_setting):
+        assert v.extra_ids == 100 and v.vocab_size == trained.vocab_size
+        assert v.vocab_size == vocab.get_vocabulary("bundled").vocab_size + 100
+        assert v.encode(text) == trained.encode(text)
+        assert trained.vocab_size - 1 in v.encode(text)  # <extra_id_0> is the last id
+        assert v.decode([trained.vocab_size - 1]) == "<extra_id_0>" == trained.decode([trained.vocab_size - 1])
+    # The checkpoint's embedding must fit the recorded vocabulary: 100 ids too few is refused.
+    vocab_files.check_embedding(vocab.padded_vocab_size(trained), recorded, "x", "")
+    without_extra = vocab.padded_vocab_size(vocab.get_vocabulary("bundled"))
+    with pytest.raises(vocab_files.VocabularyMismatchError, match=(
+            f"embeds {without_extra} token ids but the run uses a vocabulary of {trained.vocab_size} ids "
+            r"\(100 of them extra ids")) as e:
+        vocab_files.check_embedding(without_extra, recorded, "the run", "Pick the matching checkpoint.")
+    assert len(str(e.value).splitlines()) == 1
+    # T5's own sizes: 32,100 ids fit 32,128 rows; the bare 32,000-piece model does not.
+    t5_like = type("V", (), {"vocab_size": 32_000, "extra_ids": 0})()
+    with pytest.raises(vocab_files.VocabularyMismatchError, match="32128 token ids"):
+        vocab_files.check_embedding(32_128, t5_like, "x", "")
+    t5_like.vocab_size = 32_100
+    vocab_files.check_embedding(32_128, t5_like, "x", "")

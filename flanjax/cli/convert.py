@@ -73,6 +73,11 @@ def _to_hf(path: str, out: str, step: int | None) -> None:
 
     config, params = checkpoints.load_model(path, step=step)
     vocab = vocab_files.recorded_vocabulary(path)
+    if vocab is not None:  # the exported tokenizer must produce exactly the ids the model embeds
+        vocab_files.check_embedding(
+            config.vocab_size, vocab, f"the SentencePiece model recorded in {path}",
+            f"Fix {os.path.join(path, vocab_files.INFO_FILE)} (its extra_ids) or the recorded "
+            f"{vocab_files.SPM_FILE} before exporting.")
     written = export.save_hf_export(
         config, params, out, spm_model=None if vocab is None else vocab.sentencepiece_model_file,
         extra_ids=0 if vocab is None else vocab.extra_ids,

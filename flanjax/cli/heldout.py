@@ -8,6 +8,11 @@ gain per cluster in one table (results.md, results.json) and plots under --out.
   python -m flanjax.heldout --mixture flan2021 --size base --init /ckpt/t5_lm_adapt \\
       --clusters nli,closed_book_qa --dry_run      # prints the TPU launch commands
 
+A real size trains with its recipe (`flanjax.experiments.recipes`: the steps, batch,
+learning rate and lengths of flanjax/configs/experiments/flan_t5_{size}_finetune.gin, or
+T0's for the t0 mixture); --size tiny with demo-sized ones. --steps, --batch_size and
+--learning_rate override them.
+
 Number of training clusters (FLAN, Wei et al. 2021, Sec. 4.1 and Fig. 6): with
 --sweep_num_clusters 1,2,4 the held-out clusters (--clusters, with the clusters that
 overlap them) are left out of a fixed cluster order (--cluster_order; default the
@@ -32,6 +37,7 @@ import sys
 from typing import Optional, Sequence
 
 from flanjax.cli import runner
+from flanjax.experiments import recipes
 from flanjax.experiments.commands import launch_commands, sweep_launch_commands
 from flanjax.experiments.grid import GridConfig, GridError, check_clusters, gain_table, run_grid
 from flanjax.experiments.sweep import run_sweep, sweep_plan
@@ -79,9 +85,14 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--clusters", required=True, help="comma-separated clusters to hold out")
     p.add_argument("--init", default=None, help="initial checkpoint (MODEL_DIR, converted or HF dir)")
     p.add_argument("--out", default="outputs/heldout", help="output directory of the runs and reports")
-    p.add_argument("--steps", type=int, default=300, help="training steps per run (demo-sized default)")
-    p.add_argument("--batch_size", type=int, default=32, help="global training batch")
-    p.add_argument("--learning_rate", type=float, default=1e-3, help="constant learning rate")
+    p.add_argument("--steps", type=int, default=None,
+                   help="training steps per run (default: the --size's recipe, "
+                        f"flanjax/configs/experiments: {recipes.defaults_help('steps')})")
+    p.add_argument("--batch_size", type=int, default=None,
+                   help=f"global training batch (default: the --size's recipe: {recipes.defaults_help('batch_size')})")
+    p.add_argument("--learning_rate", type=float, default=None,
+                   help="constant learning rate (default: the --size's recipe: "
+                        f"{recipes.defaults_help('learning_rate')})")
     p.add_argument("--max_eval_examples", type=int, default=100, help="per template; 0: all")
     p.add_argument("--extra_eval", default="", help="clusters also evaluated after each run")
     p.add_argument("--sweep_num_clusters", default="",
@@ -102,7 +113,24 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The module docstring as written, and every flag's default in --help."""
+    """The module docstring as written, and every flag's default in --help (flags whose
+    default depends on others, None here, say it in their own help)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def _recipe_settings(args: argparse.Namespace) -> dict:
+    """Steps, batch, learning rate, lengths: the --size's recipe, overridden by the flags."""
+    recipe = recipes.recipe_for(args.mixture, args.size)
+    return dict(
+        steps=recipe.steps if args.steps is None else args.steps,
+        batch_size=recipe.batch_size if args.batch_size is None else args.batch_size,
+        learning_rate=recipe.learning_rate if args.learning_rate is None else args.learning_rate,
+        lengths=recipe.lengths, recipe_gin=recipe.gin_file,
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -116,8 +144,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         grid = GridConfig(
             mixture=args.mixture, clusters=tuple(c.strip() for c in args.clusters.split(",") if c.strip()),
-            out_dir=args.out, size=args.size, init=args.init, steps=args.steps,
-            batch_size=args.batch_size, learning_rate=args.learning_rate,
+            out_dir=args.out, size=args.size, init=args.init,
+            **_recipe_settings(args),
             max_eval_examples=args.max_eval_examples or None,
             extra_eval=tuple(c for c in args.extra_eval.split(",") if c),
             sweep_num_clusters=_int_list(args.sweep_num_clusters, "--sweep_num_clusters"),

@@ -35,7 +35,8 @@ def get_vocabulary(
     """A SentencePiece vocabulary by name: "t5", "bundled", or a model path (gs:// ok).
 
     `name` defaults to env FLANJAX_VOCAB, else "t5". `extra_ids` defaults to 100 for T5's
-    model (its span-corruption sentinels) and 0 otherwise. A local path that does not exist
+    model (its span-corruption sentinels), to the number recorded beside a checkpoint's
+    `spiece.model` (`vocab_files`, its `vocab.json`), and 0 otherwise. A local path that does not exist
     fails here, with the path in the message; remote paths are only opened when used.
     """
     name = name or locations.get("VOCAB")
@@ -52,6 +53,11 @@ def get_vocabulary(
         raise FileNotFoundError(f"SentencePiece model not found: {path!r}{hint}.")
     if "://" not in path:
         path = os.path.expanduser(path)
+    if extra_ids is None and path not in (T5_SPM_PATH, BUNDLED_SPM_PATH):
+        # A checkpoint's recorded spiece.model: the extra ids it was trained with.
+        from flanjax.data import vocab_files  # pylint: disable=g-import-not-at-top
+
+        extra_ids = vocab_files.recorded_extra_ids_of(path)
     return seqio.SentencePieceVocabulary(
         path, extra_ids=default_extra if extra_ids is None else extra_ids
     )

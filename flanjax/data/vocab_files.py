@@ -49,19 +49,47 @@ def record_vocabulary(vocab: seqio.Vocabulary, directory: str) -> bool:
     return True
 
 
+def recorded_extra_ids_of(spm_path: str) -> Optional[int]:
+    """The extra ids recorded beside `spm_path` (its directory's vocab.json), or None."""
+    if "://" in spm_path:
+        return None
+    info = os.path.join(os.path.dirname(os.path.abspath(os.path.expanduser(spm_path))), INFO_FILE)
+    if not os.path.exists(info):
+        return None
+    with open(info) as f:
+        return int(json.load(f).get("extra_ids", 0))
+
+
 def recorded_vocabulary(directory: str) -> Optional[seqio.SentencePieceVocabulary]:
-    """The vocabulary recorded in `directory` (a run, converted or exported dir), or None."""
+    """The vocabulary recorded in `directory` (a run, converted or exported dir), or None.
+
+    Exactly the training vocabulary: the same model file and the same number of extra ids
+    (`seqio.SentencePieceVocabulary(path, extra_ids=N)`; T5 trains with N = 100 sentinels,
+    so its ids run to 32,100, not the model file's 32,000).
+    """
     path = os.path.join(directory, SPM_FILE)
     if not os.path.exists(path):
         return None
-    extra_ids = 0
-    info = os.path.join(directory, INFO_FILE)
-    if os.path.exists(info):
-        with open(info) as f:
-            extra_ids = int(json.load(f).get("extra_ids", 0))
-    return seqio.SentencePieceVocabulary(path, extra_ids=extra_ids)
+    return seqio.SentencePieceVocabulary(path, extra_ids=recorded_extra_ids_of(path) or 0)
 
 
-def recorded_extra_ids(directory: str) -> int:
-    vocab = recorded_vocabulary(directory)
-    return 0 if vocab is None else int(vocab.extra_ids)
+class VocabularyMismatchError(ValueError):
+    """A checkpoint's embedding does not fit a vocabulary (one line)."""
+
+
+def check_embedding(embed_rows: int, vocab: seqio.Vocabulary, what: str, hint: str) -> None:
+    """Refuses a vocabulary whose ids do not all embed, or that is more than a tile smaller.
+
+    Embeddings are padded to a multiple of 128 rows (T5: 32,100 ids -> 32,128 rows), so
+    up to 127 rows beyond the vocabulary are normal; more mean another vocabulary, or the
+    same model file with another number of extra ids (T5's 32,000 pieces + 100 sentinels:
+    an embedding of 32,128 rows does not fit 32,000 ids, whose padding would be 32,000).
+    """
+    size = vocab.vocab_size
+    if not size <= embed_rows < size + 128:
+        extra = getattr(vocab, "extra_ids", 0)
+        raise VocabularyMismatchError(
+            f"The checkpoint embeds {embed_rows} token ids but {what} uses a vocabulary of {size} ids "
+            f"({extra} of them extra ids; expected an embedding of {size} to {size + 127} rows): the "
+            f"checkpoint was trained with another vocabulary. {hint}"
+        )

@@ -26,9 +26,9 @@ from flanjax.data import catalog as catalog_lib
 from flanjax.data import render as render_lib
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog.entry import CatalogEntry
-from flanjax.data.vocab import padded_vocab_size
 from flanjax.data import metrics
 from flanjax.data import sources
+from flanjax.data import vocab_files
 from flanjax.evaluation import generation, ranking
 from flanjax.model import T5Config
 
@@ -40,8 +40,7 @@ class UnknownEvalTargetError(ValueError):
     """A cluster, mixture or task name that does not exist."""
 
 
-class VocabularyMismatchError(ValueError):
-    """The checkpoint's embedding does not fit the tasks' vocabulary."""
+VocabularyMismatchError = vocab_files.VocabularyMismatchError  # the embedding does not fit the tasks' vocabulary
 
 
 # -- what to evaluate -------------------------------------------------------------------
@@ -186,20 +185,12 @@ def vocabulary_of(task: EvalTask) -> Any:
 
 
 def check_vocabulary(config: T5Config, vocabulary: Any, task_name: str) -> None:
-    """A checkpoint fits a vocabulary if every id embeds and the table is not far larger.
-
-    Embeddings are padded (T5: 32,100 ids -> 32,128 rows), so rows beyond the vocabulary
-    are normal; rows beyond its next multiple of 1,024 mean another vocabulary.
-    """
-    size = vocabulary.vocab_size
-    if size > config.vocab_size or config.vocab_size > padded_vocab_size(size, 1024):
-        raise VocabularyMismatchError(
-            f"The checkpoint embeds {config.vocab_size} token ids but task {task_name!r} "
-            f"uses a vocabulary of {size} ids (expected an embedding of {size} to "
-            f"{padded_vocab_size(size, 1024)} rows): the checkpoint was trained with another "
-            "vocabulary. Evaluate it on tasks tokenized with its own SentencePiece model "
-            "(env FLANJAX_VOCAB) or pick the matching checkpoint."
-        )
+    """A checkpoint fits a vocabulary if every id embeds and the table is not far larger
+    (`vocab_files.check_embedding`)."""
+    vocab_files.check_embedding(
+        config.vocab_size, vocabulary, f"task {task_name!r}",
+        "Evaluate it on tasks tokenized with its own SentencePiece model (env FLANJAX_VOCAB) "
+        "or pick the matching checkpoint.")
 
 
 # -- scoring ----------------------------------------------------------------------------

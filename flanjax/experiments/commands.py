@@ -43,10 +43,12 @@ def _train_flags(grid: GridConfig, mixture: str, heldout: str, model_dir: str,
     """`python -m flanjax.train` flags of one run of a grid or sweep."""
     q = lambda v: f"\"'{v}'\""  # noqa: E731  a gin string literal inside shell double quotes
     lengths = ", ".join(f"'{k}': {v}" for k, v in grid.lengths)
-    train = [
-        # finetune.gin requires INITIAL_CHECKPOINT_PATH; from scratch is pretrain.gin.
-        f"--gin_file=runs/{'finetune' if init else 'pretrain'}.gin",
-        f"--gin_file=models/t5_1_1/{grid.size}.gin",
+    if init and grid.recipe_gin:  # the size's recipe: model, partitioning, remat, dropout
+        base = [f"--gin_file={grid.recipe_gin}"]
+    else:  # finetune.gin requires INITIAL_CHECKPOINT_PATH; from scratch is pretrain.gin.
+        base = [f"--gin_file=runs/{'finetune' if init else 'pretrain'}.gin",
+                f"--gin_file=models/t5_1_1/{grid.size}.gin"]
+    train = base + [
         f"--gin.MIXTURE_OR_TASK_NAME={q(mixture)}",
         f"--gin.HELDOUT_CLUSTER={q(heldout)}",
         f"--gin.MODEL_DIR={q(model_dir)}",

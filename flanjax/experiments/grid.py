@@ -38,6 +38,9 @@ class GridConfig:
     # added in (empty: the mixture's own cluster order).
     sweep_num_clusters: tuple[int, ...] = ()
     cluster_order: tuple[str, ...] = ()
+    # The experiment gin file the numbers above come from (`recipes.recipe_for`), e.g.
+    # "experiments/flan_t5_xl_finetune.gin"; the printed train commands start from it.
+    recipe_gin: Optional[str] = None
 
 
 class GridError(ValueError):

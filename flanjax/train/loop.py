@@ -182,7 +182,8 @@ def train(
             return TrainResult(step=train_steps, status="already done", last_metrics={})
         state, latest = recovery.restore_newest_readable(
             saved_steps, functools.partial(_restore_step, ckpt_dir, trainer.abstract_state), ckpt_dir,
-            fall_back=resume_from_last_good, log=say,
+            fall_back=resume_from_last_good, log=say, agree=_agree_across_processes,
+            is_chief=jax.process_index() == 0, barrier=functools.partial(_barrier, "flanjax_corrupt_moved"),
         )
         origin = f"resumed from step {latest} ({ckpt_dir})"
     elif initial_checkpoint_path:
@@ -393,10 +394,34 @@ def _saved_steps(ckpt_dir: str) -> list[int]:
     return sorted(int(n) for n in os.listdir(ckpt_dir) if n.isdigit())
 
 
+def _agree_across_processes(ok: bool) -> list[bool]:
+    """Every process's `ok`, in process order (a collective: all processes call it)."""
+    if jax.process_count() == 1:
+        return [ok]
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
+    flags = multihost_utils.process_allgather(np.asarray([int(ok)], np.int32))
+    return [bool(f) for f in np.asarray(flags).reshape(-1)]
+
+
+def _barrier(name: str) -> None:
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
+        multihost_utils.sync_global_devices(name)
+
+
 def _restore_step(ckpt_dir: str, abstract_state: Any, step: int) -> Any:
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
 
-    options = ocp.CheckpointManagerOptions(create=False, cleanup_tmp_directories=False)
+    # Each process reads its own shards with no barrier among processes: one that fails
+    # (a shard only it reads) must not leave the others waiting inside orbax. The outcomes
+    # are then gathered (`_agree_across_processes`), so every process settles on one step.
+    me = jax.process_index()
+    local = ocp.options.MultiprocessingOptions(
+        primary_host=me, active_processes={me}, barrier_sync_key_prefix=f"flanjax_restore_{me}_{step}")
+    options = ocp.CheckpointManagerOptions(create=False, cleanup_tmp_directories=False,
+                                           multiprocessing_options=local)
     manager = ocp.CheckpointManager(ckpt_dir, options=options)
     try:
         return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))

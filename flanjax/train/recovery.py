@@ -67,29 +67,53 @@ def restore_newest_readable(
     *,
     fall_back: bool,
     log: Callable[[str], None],
+    agree: Callable[[bool], Sequence[bool]] = lambda ok: [ok],
+    is_chief: bool = True,
+    barrier: Callable[[], None] = lambda: None,
 ) -> tuple[Any, int]:
     """Restores the newest of `steps`; on a failure, refuses or falls back (see module doc).
 
     `restore(step)` reads one step. Returns (state, step). Raises CorruptCheckpointError.
+
+    Multi-host: every process calls this with the same `steps` and reads its own shards,
+    so one process may fail where another succeeds. `agree(ok)` gathers every process's
+    outcome (all processes call it once per step tried, in the same order); a step counts
+    as readable only if it is readable everywhere, so all processes settle on the same
+    step. Only `is_chief` (process 0) moves unreadable steps to corrupt_checkpoints/; the
+    others wait at `barrier()` until the moves are done.
     """
     ordered = sorted(steps, reverse=True)
     bad: list[tuple[int, str]] = []
     for i, step in enumerate(ordered):
+        error = None
         try:
             state = restore(step)
         except Exception as e:  # pylint: disable=broad-except  # orbax raises many kinds
-            bad.append((step, problem_of(e)))
-            older = ordered[i + 1 :]
-            if not fall_back:
-                hint = (f"rerun with {RESUME_FLAG} to resume from the newest readable older step "
-                        f"(of {older[:5]}); unreadable steps are moved to {CORRUPT_SUBDIR}/"
-                        if older else f"no older step to fall back to: move {ckpt_dir}/{step} away to start over")
-                raise CorruptCheckpointError(
-                    f"checkpoint step {step} in {ckpt_dir} is unreadable ({bad[-1][1]}); {hint}."
-                ) from None
-            continue
-        if bad:
-            moved_to = os.path.join(os.path.dirname(ckpt_dir), CORRUPT_SUBDIR)
+            error, state = e, None
+        outcomes = list(agree(error is None))
+        if all(outcomes):
+            break
+        if error is not None:
+            why = problem_of(error)
+        else:
+            why = f"unreadable on process {outcomes.index(False)}"
+        bad.append((step, why))
+        older = ordered[i + 1 :]
+        if not fall_back:
+            hint = (f"rerun with {RESUME_FLAG} to resume from the newest readable older step "
+                    f"(of {older[:5]}); unreadable steps are moved to {CORRUPT_SUBDIR}/"
+                    if older else f"no older step to fall back to: move {ckpt_dir}/{step} away to start over")
+            raise CorruptCheckpointError(
+                f"checkpoint step {step} in {ckpt_dir} is unreadable ({why}); {hint}."
+            ) from None
+    else:
+        details = "; ".join(f"step {s}: {why}" for s, why in bad)
+        raise CorruptCheckpointError(
+            f"no readable checkpoint in {ckpt_dir} ({details}); move the folder away to start over."
+        )
+    if bad:
+        moved_to = os.path.join(os.path.dirname(ckpt_dir), CORRUPT_SUBDIR)
+        if is_chief:
             os.makedirs(moved_to, exist_ok=True)
             for s, why in bad:
                 dest = os.path.join(moved_to, str(s))
@@ -97,12 +121,9 @@ def restore_newest_readable(
                     shutil.rmtree(dest)
                 shutil.move(os.path.join(ckpt_dir, str(s)), dest)
                 log(f"[train] checkpoint step {s} is unreadable ({why}); moved to {dest}")
-            log(f"[train] resuming from step {step}, the newest readable checkpoint")
-        return state, step
-    details = "; ".join(f"step {s}: {why}" for s, why in bad)
-    raise CorruptCheckpointError(
-        f"no readable checkpoint in {ckpt_dir} ({details}); move the folder away to start over."
-    )
+        barrier()  # nobody lists or saves steps before the moves are done
+        log(f"[train] resuming from step {step}, the newest readable checkpoint")
+    return state, step
 
 
 class ResumeMismatchError(ValueError):

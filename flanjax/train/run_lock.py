@@ -7,11 +7,29 @@ lease refuses with one line naming the holder. A lease is stale, and is taken ov
 warning, when its holder stopped refreshing it for `stale_s` seconds (a crashed run, a
 preempted VM), or at once when it names a process of this host that no longer exists.
 
-Works on local disks and on object stores (gs://) through `etils.epath`. Locally the
-lease is created by a hard link (atomic, fails if it exists), so two runs racing for it cannot both win. Object stores
-have no exclusive create through epath: the lease is written, then read back after
-`settle_s`; of two racing writers only the one whose token survived keeps it (the window
-is the store's write latency, far below any human's double launch).
+Taking the lease, the same code on local disks and on object stores (gs://, through
+`etils.epath`). Object stores have no exclusive create or rename through the libraries in
+use: tf.io.gfile's `rename(overwrite=False)` on GCS is an existence check then copy and
+delete, and GCS's `if_generation_match=0` needs google-cloud-storage, not a dependency.
+So each claimant writes its own uniquely named claim, `run.lease.claim-<token>` (nobody
+overwrites anyone's object), waits `settle_s`, then lists the claims:
+
+1. another live claim is there: withdraw (delete ours) and retry after a random back-off;
+2. ours is alone: read the lease (refuse if live, take over if stale), write ours, and
+   only then delete the claim.
+
+Of two claimants, the one that lists second sees the other's claim, or (if that one
+already finished) its lease, written before its claim was deleted: at most one wins,
+also when several take over the same stale lease. Both may withdraw in the same round;
+the random back-off makes that rare, and after `attempts` rounds the run refuses
+("being claimed by another run") rather than guess.
+
+What remains: the argument needs the store's strong read-after-write and list-after-write
+consistency (GCS and S3 give both today; a store that does not is covered only as far as
+`settle_s` exceeds its lag). A holder stopped for longer than `stale_s` (a suspended VM)
+can lose its lease to a new run; both then run until its next refresh finds the other
+token and sets `lost` (the trainer stops on it). A claim left by a run killed while
+claiming blocks others for `stale_s` at most.
 """
 
 from __future__ import annotations
@@ -19,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import secrets
 import socket
 import threading
@@ -28,6 +47,7 @@ from typing import Callable
 from etils import epath
 
 LEASE_FILE = "run.lease"
+CLAIM_PREFIX = LEASE_FILE + ".claim-"  # run.lease.claim-<token>: one per run taking the lease
 
 
 class RunLockError(RuntimeError):
@@ -72,7 +92,9 @@ class RunLock:
         *,
         refresh_s: float = 30.0,
         stale_s: float = 300.0,
-        settle_s: float = 1.0,
+        settle_s: float | None = None,
+        attempts: int = 8,
+        backoff_s: float = 0.05,
         command: str = "",
         log: Callable[[str], None] = print,
         clock: Callable[[], float] = time.time,
@@ -81,7 +103,12 @@ class RunLock:
             raise ValueError(f"stale_s ({stale_s}) must exceed refresh_s ({refresh_s})")
         self.model_dir = model_dir if not _is_local(model_dir) else os.path.abspath(model_dir)
         self.path = epath.Path(self.model_dir) / LEASE_FILE
+        # settle_s: the wait between writing a claim and listing the claims; 0 on a local
+        # disk (consistent at once), 1 s on an object store (margin over its latency).
+        if settle_s is None:
+            settle_s = 0.0 if _is_local(self.model_dir) else 1.0
         self.refresh_s, self.stale_s, self.settle_s = refresh_s, stale_s, settle_s
+        self.attempts, self.backoff_s = attempts, backoff_s
         self.command, self._log, self._clock = command, log, clock
         self.lease: Lease | None = None
         self.lost = threading.Event()  # set when another run took the lease from us
@@ -128,55 +155,89 @@ class RunLock:
         return Lease(host=socket.gethostname(), pid=os.getpid(), started=now, refreshed=now,
                      token=secrets.token_hex(8), command=self.command)
 
-    def _write(self, lease: Lease, *, exclusive: bool) -> bool:
+    def _write(self, lease: Lease) -> None:
+        """Writes the lease; locally through a rename, so no reader sees half of it."""
         text = json.dumps(dataclasses.asdict(lease))
         if not _is_local(self.model_dir):
             self.path.write_text(text)
-            return True
+            return
         tmp = f"{self.path}.{lease.token}.tmp"
         with open(tmp, "w") as f:
             f.write(text)
-        if exclusive:  # link: atomic, fails if the lease exists, never shows a half-written one
+        os.replace(tmp, str(self.path))
+
+    # -- claiming (see the module docstring) -------------------------------------------
+    def _claim_path(self, token: str) -> epath.Path:
+        return self.path.parent / f"{CLAIM_PREFIX}{token}"
+
+    def _write_claim(self, claim: epath.Path, lease: Lease) -> None:
+        text = json.dumps(dataclasses.asdict(lease))
+        if not _is_local(self.model_dir):
+            claim.write_text(text)  # an object store shows an object whole or not at all
+            return
+        tmp = claim.parent / f".{claim.name}.tmp"  # not matched by the claims' glob
+        tmp.write_text(text)
+        os.replace(str(tmp), str(claim))
+
+    def _other_live_claims(self, mine: epath.Path) -> list[epath.Path]:
+        """Other claims, less abandoned ones (older than stale_s), which are deleted."""
+        live = []
+        for claim in self.path.parent.glob(f"{CLAIM_PREFIX}*"):
+            if claim.name == mine.name:
+                continue
             try:
-                os.link(tmp, str(self.path))
-                return True
-            except FileExistsError:
-                return False
-            finally:
-                os.unlink(tmp)
-        os.replace(tmp, str(self.path))  # refreshes never leave a half-written lease
-        return True
+                age = self._clock() - Lease(**json.loads(claim.read_text())).refreshed
+            except FileNotFoundError:
+                continue  # withdrawn meanwhile
+            except (json.JSONDecodeError, TypeError, ValueError):
+                try:  # half-written on a store without atomic puts: live while young
+                    age = time.time() - claim.stat().mtime
+                except (FileNotFoundError, OSError):
+                    continue
+            if age > self.stale_s:
+                self._log(f"[lock] removing an abandoned claim {claim}")
+                claim.unlink(missing_ok=True)
+            else:
+                live.append(claim)
+        return live
+
+    def _refuse_if_live(self, current: Lease | None) -> None:
+        if current is not None and self._is_stale(current) is None:
+            raise RunLockError(
+                f"MODEL_DIR {self.model_dir} is in use by {current.describe(self._clock())}; "
+                f"wait for it, stop it, or choose another MODEL_DIR (lease: {self.path})."
+            )
 
     def acquire(self) -> Lease:
         self._check_dir()
-        for _ in range(3):  # a stale lease removed by someone else between our two looks
-            current = self.holder()
-            if current is not None:
-                why = self._is_stale(current)
-                if why is None:
-                    raise RunLockError(
-                        f"MODEL_DIR {self.model_dir} is in use by {current.describe(self._clock())}; "
-                        f"wait for it, stop it, or choose another MODEL_DIR (lease: {self.path})."
-                    )
-                self._log(f"[lock] taking over the stale lease of {current.describe(self._clock())}: {why}")
-                self.path.unlink(missing_ok=True)
-            elif self.path.exists():  # unreadable (half-written by a killed run): stale
-                self._log(f"[lock] removing an unreadable lease {self.path}")
-                self.path.unlink(missing_ok=True)
+        rng = random.Random(secrets.randbits(64))
+        for attempt in range(self.attempts):
+            self._refuse_if_live(self.holder())  # the common case: one look, no claim
             lease = self._new_lease()
-            if not self._write(lease, exclusive=True):
-                continue
-            if not _is_local(self.model_dir):
-                time.sleep(self.settle_s)
-                back = self.holder()
-                if back is None or back.token != lease.token:
+            claim = self._claim_path(lease.token)
+            self._write_claim(claim, lease)
+            try:
+                if self.settle_s:
+                    time.sleep(self.settle_s)
+                if self._other_live_claims(claim):  # someone else is claiming: withdraw
+                    claim.unlink(missing_ok=True)
+                    time.sleep(rng.uniform(0, self.backoff_s * 2 ** min(attempt, 5)))
                     continue
+                current = self.holder()  # ours is the only claim: decide under it
+                self._refuse_if_live(current)
+                if current is not None:
+                    why = self._is_stale(current)
+                    self._log(f"[lock] taking over the stale lease of {current.describe(self._clock())}: {why}")
+                elif self.path.exists():  # unreadable (half-written by a killed run): stale
+                    self._log(f"[lock] replacing an unreadable lease {self.path}")
+                self._write(lease)
+            finally:
+                claim.unlink(missing_ok=True)  # after the lease is written: see the docstring
             self.lease = lease
             self._start_refresh()
             return lease
-        holder = self.holder()
-        who = holder.describe(self._clock()) if holder else "another run"
-        raise RunLockError(f"MODEL_DIR {self.model_dir} is in use by {who}; choose another MODEL_DIR.")
+        raise RunLockError(f"MODEL_DIR {self.model_dir} is being claimed by another run at the same "
+                           f"moment ({self.attempts} tries); wait for it, or choose another MODEL_DIR.")
 
     def refresh(self) -> bool:
         """Rewrites the lease with a new refresh time; False (and `lost` set) if it was taken."""
@@ -190,7 +251,7 @@ class RunLock:
             self.lost.set()
             return False
         self.lease = dataclasses.replace(self.lease, refreshed=self._clock())
-        self._write(self.lease, exclusive=False)
+        self._write(self.lease)
         return True
 
     def _start_refresh(self) -> None:
