@@ -77,7 +77,7 @@ def main(argv=None) -> dict:
     import numpy as np
     import seqio
 
-    from flanjax.data import mixtures
+    from flanjax.data import mixtures, packing
     from flanjax.data.bundled import ensure_prepared
 
     machine = common.machine_line()

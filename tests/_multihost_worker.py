@@ -19,6 +19,7 @@ if nproc > 1:
 import functools  # noqa: E402
 
 from _train_helpers import random_batch, tiny_config  # noqa: E402
+from flanjax.cli import runner  # noqa: E402
 from flanjax.train import loop, optimizers  # noqa: E402
 
 GLOBAL_BATCH, STEPS = 8, 3
@@ -43,4 +44,5 @@ loop.train(
 )
 print(f"worker {pid} done", flush=True)
 sys.stdout.flush()
+runner.leave_distributed()  # as `python -m flanjax.train` does: no process exits under another
 os._exit(0)

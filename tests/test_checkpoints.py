@@ -13,13 +13,13 @@ import orbax.checkpoint as ocp
 
 from _train_helpers import REPO, restore_params, random_batch, tiny_config
 
-# The demo run, shrunk: 1+1 layers, short sequences, checkpoints every 20 steps.
-STEPS = 60
+# The demo run, shrunk: 1+1 layers, short sequences, checkpoints every 10 steps.
+STEPS = 30
 _OVERRIDES = [
     f"--gin.TRAIN_STEPS={STEPS}",
     "--gin.BATCH_SIZE=8",
     "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 16}",
-    "--gin.CHECKPOINT_PERIOD=20",
+    "--gin.CHECKPOINT_PERIOD=10",
     "--gin.EVAL_PERIOD=0",
     "--gin.train.log_period=1",
     "--gin.make_config.num_encoder_layers=1",
@@ -73,9 +73,9 @@ def test_kill9_then_restart_equals_an_uninterrupted_run(tmp_path):
     whole, killed = str(tmp_path / "whole"), str(tmp_path / "killed")
     uninterrupted = _start(whole)
     interrupted = _start(killed)
-    # Kill once the step-20 checkpoint is complete (orbax renames its temporary folder),
+    # Kill once the step-10 checkpoint is complete (orbax renames its temporary folder),
     # in the middle of the run and possibly in the middle of writing the next one.
-    lines = _wait_for(interrupted, "step ", until=lambda: os.path.isdir(os.path.join(killed, "checkpoints", "20")))
+    lines = _wait_for(interrupted, "step ", until=lambda: os.path.isdir(os.path.join(killed, "checkpoints", "10")))
     interrupted.send_signal(signal.SIGKILL)
     interrupted.wait()
     assert not lines[-1].startswith(f"step {STEPS}/"), "the run ended before it was killed"

@@ -238,4 +238,7 @@ if __name__ == "__main__":
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     sys.stdout.flush()
+    from flanjax.cli import runner
+
+    runner.leave_distributed()  # no process exits while another still polls the coordinator
     os._exit(0)  # tf.data iterators can hang interpreter shutdown

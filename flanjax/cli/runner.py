@@ -9,7 +9,11 @@
      `PermissionError`) is one line `error: ...` and status 2; everything else is a bug
      and keeps its traceback (status 1). `FLANJAX_DEBUG=1` shows the traceback always;
   4. flush and leave with `os._exit`: tf.data's `py_function` iterators can hang interpreter
-     shutdown, and by then every output is written and every checkpoint finished.
+     shutdown, and by then every output is written and every checkpoint finished. A
+     multi-host process first leaves the JAX distributed service with every other process
+     (`jax.distributed.shutdown()`, a barrier): process 0 hosts the coordinator, and if it
+     exits while another process still polls it, that process aborts (SIGABRT) although
+     its work was done.
 
 Commands that start JAX on several hosts call `initialize_distributed(args)` after parsing
 their flags (`add_distributed_flags`).
@@ -92,7 +96,19 @@ def run(module: str, argv: Optional[Sequence[str]] = None) -> NoReturn:
     code = call(module, argv)
     sys.stdout.flush()
     sys.stderr.flush()
+    leave_distributed()
     os._exit(code)  # pylint: disable=protected-access
+
+
+def leave_distributed() -> None:
+    """`jax.distributed.shutdown()` when this process joined a multi-process job (see step 4)."""
+    jax = sys.modules.get("jax")
+    if jax is None or not jax.distributed.is_initialized():
+        return
+    try:
+        jax.distributed.shutdown()
+    except Exception as e:  # pylint: disable=broad-except  # another process already failed
+        print(f"warning: leaving the JAX distributed service: {one_line(e)}", file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- multi-host
