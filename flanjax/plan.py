@@ -224,4 +224,6 @@ def _estimate(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     # No TPU is attached when planning: JAX itself runs on the CPU (the TPU is only compiled for).
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    sys.exit(main())
+    from flanjax.cli import runner
+
+    runner.run("flanjax.plan")  # the commands' preamble: quiet start-up, errors as one line

@@ -3,6 +3,7 @@ Tk-Instruct's ROUGE-L and exact match per category in results.md, hand-computed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -72,3 +73,41 @@ def test_niv2_test_examples_from_seqio_keep_what_scoring_needs(repo):  # noqa: F
     assert got["exact_match_for_textual_entailment"] == 100.0
     assert got["exact_match_for_title_generation"] == 0.0
     assert got["exact_match"] == pytest.approx(100 * 100 / 103)
+
+
+def test_evaluate_decodes_every_test_instance_and_scores_it(repo, monkeypatch):  # noqa: F811
+    """sni_test.evaluate end to end on a fake natural-instructions checkout: every one of the
+    103 test instances reaches the decoder once, with the target length, and the decoder's
+    texts are scored per category (hand-computed: task001's 100 right, task002's 3 wrong)."""
+    import seqio  # pylint: disable=import-outside-toplevel
+
+    from flanjax.data import sni_eval  # pylint: disable=import-outside-toplevel
+    from flanjax.evaluation import generation, heldout  # pylint: disable=import-outside-toplevel
+    from flanjax.model import T5Config  # pylint: disable=import-outside-toplevel
+
+    calls = []
+
+    def fake_decode(config, params, vocabulary, examples, *, batch_size, max_decode_length, **kw):
+        calls.append((len(examples), max_decode_length, batch_size))
+        return ["yes" if ex["task_name"] == b"task001_big" else "a title" for ex in examples]
+
+    monkeypatch.setattr(generation, "decode", fake_decode)
+    sni_eval.register_task()
+    locations.configure({"SNI_DIR": repo})
+    try:
+        vocab = seqio.get_mixture_or_task(sni_test.TASK_NAME).output_features["targets"].vocabulary
+        config = T5Config.tiny(vocab_size=vocab.vocab_size)
+        settings = heldout.EvalSettings(lengths=(("inputs", 128), ("targets", 12)), batch_size=8)
+        got = sni_test.evaluate(config, None, settings)
+        first_ten = sni_test.evaluate(config, None, dataclasses.replace(settings, max_examples=10))
+        with pytest.raises(Exception, match="vocab|embedding"):  # a checkpoint of another vocabulary
+            sni_test.evaluate(T5Config.tiny(vocab_size=vocab.vocab_size + 4096), None, settings)
+    finally:
+        locations.configure({"SNI_DIR": None})
+    assert calls[:2] == [(103, 12, 8), (10, 12, 8)]
+    assert got["exact_match"] == pytest.approx(100 * 100 / 103)
+    assert got["exact_match_for_textual_entailment"] == 100.0
+    assert got["exact_match_for_title_generation"] == 0.0
+    # "a title" vs "the title": ROUGE-L P = R = 1/2 -> 50 on the 3 title instances.
+    assert got["rougeL_for_title_generation"] == pytest.approx(50.0)
+    assert first_ten["exact_match"] == 100.0 and "exact_match_for_title_generation" not in first_ten
