@@ -41,3 +41,35 @@ def test_two_processes_yield_the_single_process_examples_in_order(name, split):
             assert type(a[k]) is type(b[k]), k
             np.testing.assert_array_equal(a[k], b[k], err_msg=f"{name}: {k}")
 
+
+
+def test_render_settings_are_data_settings(monkeypatch):
+    """RENDER_PROCESSES / RENDER_SEED / CACHE_DIRS: gin macro (locations.configure) over the
+    environment over the default; a bad value names the setting and how to set it."""
+    import seqio
+
+    from flanjax.data import cache, locations, tasks
+
+    monkeypatch.delenv("FLANJAX_RENDER_PROCESSES", raising=False)
+    monkeypatch.delenv("FLANJAX_RENDER_SEED", raising=False)
+    parallel.set_render_processes(None)
+    assert parallel.render_processes() == 1 and tasks.render_seed() == 0  # defaults
+    monkeypatch.setenv("FLANJAX_RENDER_PROCESSES", "3")
+    monkeypatch.setenv("FLANJAX_RENDER_SEED", "11")
+    assert parallel.render_processes() == 3 and tasks.render_seed() == 11
+    locations.configure({"RENDER_PROCESSES": "2", "RENDER_SEED": "5"})
+    try:
+        assert parallel.render_processes() == 2 and tasks.render_seed() == 5
+        locations.configure({"RENDER_SEED": "five"})
+        with pytest.raises(ValueError, match=r"RENDER_SEED='five'.*--gin.RENDER_SEED.*FLANJAX_RENDER_SEED"):
+            tasks.render_seed()
+    finally:
+        locations.configure({"RENDER_PROCESSES": None, "RENDER_SEED": None})
+    before = list(seqio.get_global_cache_dirs())
+    locations.configure({"CACHE_DIRS": "/tmp/flanjax_c1,/tmp/flanjax_c2"})
+    try:
+        dirs = cache.add_cache_dirs()
+        assert dirs[-2:] == ["/tmp/flanjax_c1", "/tmp/flanjax_c2"]
+    finally:
+        locations.configure({"CACHE_DIRS": None})
+        seqio.set_global_cache_dirs(before)

@@ -41,7 +41,6 @@ import tensorflow as tf
 FINGERPRINT_VERSION = 1
 COMPLETED = "COMPLETED"
 # Where training and evaluation look for caches, besides seqio's global cache dirs.
-CACHE_DIRS_ENV = "FLANJAX_CACHE_DIRS"
 
 
 class CacheError(ValueError):
@@ -188,8 +187,11 @@ def last_plan(mixture_or_task_name: str, split: str) -> Optional[CachePlan]:
 
 
 def add_cache_dirs(cache_dirs: Sequence[str] = ()) -> list[str]:
-    """Adds `cache_dirs` and env FLANJAX_CACHE_DIRS (comma-separated) to seqio's cache dirs."""
-    dirs = list(cache_dirs) + [d for d in os.environ.get(CACHE_DIRS_ENV, "").split(",") if d]
+    """Adds `cache_dirs` and the CACHE_DIRS data setting (gin macro, env FLANJAX_CACHE_DIRS;
+    comma-separated) to seqio's cache dirs."""
+    from flanjax.data import locations  # pylint: disable=g-import-not-at-top
+
+    dirs = list(cache_dirs) + [d for d in (locations.get("CACHE_DIRS") or "").split(",") if d]
     new = [d for d in dirs if d not in seqio.get_global_cache_dirs()]
     if new:
         seqio.add_global_cache_dirs(new)
@@ -319,7 +321,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               "--output_cache_dir=DIR [--pipeline_options=--runner=...]", file=sys.stderr)
         return 2
     if FLAGS.render_seed is not None:
-        os.environ["FLANJAX_RENDER_SEED"] = str(FLAGS.render_seed)  # before registration
+        from flanjax.data import locations  # pylint: disable=g-import-not-at-top
+
+        locations.configure({"RENDER_SEED": str(FLAGS.render_seed)})  # before registration
     if FLAGS.tfds_data_dir:
         seqio.set_tfds_data_dir_override(FLAGS.tfds_data_dir)
     names = cacheable_tasks(FLAGS.tasks or (), FLAGS.mixture)

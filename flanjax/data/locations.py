@@ -45,6 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BBH_DIR", "FLANJAX_BBH_DIR", "a BIG-Bench-Hard checkout (bbh/, cot-prompts/)"),
     Setting("MGSM_DIR", "FLANJAX_MGSM_DIR", "MGSM files (url-nlp's mgsm/ as released, or {lang}/{split}.jsonl); else juletxara/mgsm"),
     Setting("TYDIQA_EXEMPLARS", "FLANJAX_TYDIQA_EXEMPLARS", "JSON-lines TyDiQA 1-shot exemplars"),
+    Setting("RENDER_SEED", "FLANJAX_RENDER_SEED", "seed of each task's template and exemplar draws (fixed at registration; a cache records it)", "0"),
+    Setting("RENDER_PROCESSES", "FLANJAX_RENDER_PROCESSES", "processes that render uncached examples (1: in the tf.data thread)", "1"),
+    Setting("CACHE_DIRS", "FLANJAX_CACHE_DIRS", "comma-separated seqio offline cache directories (python -m flanjax.data.cache)"),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 

@@ -2,7 +2,8 @@
 
 Rendering (template choice, filling, few-shot assembly) is Python; inside `tf.py_function`
 it runs on one interpreter, under one GIL, whatever the host's core count. With
-FLANJAX_RENDER_PROCESSES=N (or `set_render_processes(N)`), N > 1, each task's render step
+RENDER_PROCESSES=N (the data setting: gin macro, env FLANJAX_RENDER_PROCESSES; or
+`set_render_processes(N)`), N > 1, each task's render step
 instead sends batches of raw examples to N spawned worker processes and gets the rendered
 text back; everything else (tokenising, mixing, packing, seqio's caching) stays in tf.data,
 whose TF-native ops already use every core.
@@ -36,7 +37,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-RENDER_PROCESSES_ENV = "FLANJAX_RENDER_PROCESSES"
+
 # Raw examples per tf.py_function call: amortises the call and the pipe to the workers.
 BATCH = 64
 # Rendered option / reference lists travel as flat values + row lengths.
@@ -52,11 +53,14 @@ def render_processes() -> int:
     """How many processes render (1: in the tf.data thread, the default)."""
     if _override is not None:
         return _override
-    value = os.environ.get(RENDER_PROCESSES_ENV, "1")
+    from flanjax.data import locations  # pylint: disable=g-import-not-at-top
+
+    value = locations.get("RENDER_PROCESSES")
     try:
         return max(1, int(value))
-    except ValueError:
-        raise ValueError(f"{RENDER_PROCESSES_ENV}={value!r} is not an integer; set e.g. 4.") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"RENDER_PROCESSES={value!r} is not an integer; set "
+                         f"{locations.describe('RENDER_PROCESSES')} to e.g. 4.") from None
 
 
 def set_render_processes(n: Optional[int]) -> None:
@@ -98,10 +102,10 @@ atexit.register(shutdown)
 
 def _init_worker(settings: dict[str, Optional[str]]) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ[RENDER_PROCESSES_ENV] = "1"  # workers render in-process
     from flanjax.data import locations  # pylint: disable=g-import-not-at-top
 
     locations.configure(settings)
+    set_render_processes(1)  # workers render in-process (whatever the parent's setting)
     from flanjax.data import mixtures  # noqa: F401  registers every task, as the parent did
 
 
@@ -123,7 +127,7 @@ def _render_chunk(task_name: str, seed: int, max_len: int, structure: Any,
         renderer = tasks_lib.renderer_of_task(task_name)
     except KeyError:
         raise KeyError(f"Task {task_name!r} is not registered in the render worker processes "
-                       f"(only catalog tasks are); set {RENDER_PROCESSES_ENV}=1.") from None
+                       f"(only catalog tasks are); set RENDER_PROCESSES=1 (env FLANJAX_RENDER_PROCESSES).") from None
     skipped, trimmed = render_lib.skipped_counts(), render_lib.trimmed_counts()
     out = []
     for row in rows:

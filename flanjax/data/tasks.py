@@ -13,7 +13,7 @@ The pipeline of each task: source -> render (Python, `tf.py_function`, or worker
 append EOS. Registration reads no data.
 
 Rendering is a pure function of (render seed, task, example content): the render seed is
-fixed when tasks are registered (env FLANJAX_RENDER_SEED, default 0), not drawn per
+fixed when tasks are registered (the RENDER_SEED data setting, default 0), not drawn per
 position from seqio's map seeds, so seqio's offline cache (`python -m flanjax.data.cache`)
 holds exactly what the uncached task yields, in whatever order or sharding it is read.
 The training seed still shuffles and mixes.
@@ -140,16 +140,15 @@ def count_overflow(
 # The render preprocessor.
 
 
-RENDER_SEED_ENV = "FLANJAX_RENDER_SEED"
-
-
 def render_seed() -> int:
-    """The seed that templates and exemplars are drawn with (read at registration)."""
-    value = os.environ.get(RENDER_SEED_ENV, "0")
+    """The seed that templates and exemplars are drawn with (read at registration): the
+    RENDER_SEED data setting (gin macro, env FLANJAX_RENDER_SEED, default 0)."""
+    value = locations.get("RENDER_SEED")
     try:
         return int(value)
-    except ValueError:
-        raise ValueError(f"{RENDER_SEED_ENV}={value!r} is not an integer; set it to e.g. 0.") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"RENDER_SEED={value!r} is not an integer; set {locations.describe('RENDER_SEED')} "
+                         "to e.g. 0.") from None
 
 
 def make_render_preprocessor(
