@@ -277,3 +277,21 @@ if __name__ == "__main__":
         _mesh_worker(sys.argv[2])
     sys.stdout.flush()
     os._exit(0)
+
+
+def test_eval_cost_in_flops_is_said_before_step_one():
+    """The FLOPs share of periodic evaluation, before any step is timed (hand-computed:
+    1e9 eval FLOPs, every 10 steps of 9e8 training FLOPs -> 1e9 / (1e9 + 9e9) = 10.0%)."""
+    import types
+
+    from flanjax.train.heldout_eval import HeldoutSchedule
+
+    lines = []
+    logger = types.SimpleNamespace(log_text=lines.append, log_eval=lambda *a, **k: None)
+    plan = types.SimpleNamespace(description="[eval] plan", flops=1e9, evaluated_steps=(0,))
+    evaluator = types.SimpleNamespace(prepare=lambda *a, **k: plan)
+    schedule = HeldoutSchedule(evaluator, period=10, logger=logger, flops_per_step=9e8)
+    assert schedule.start(None, None, None, start_step=0, params=None) is None  # step 0 on the curve
+    assert lines[0] == "[eval] plan"
+    assert lines[1].startswith("[eval] one evaluation is 1e+09 forward FLOPs, 10.0% of the FLOPs")
+    assert "10 training steps" in lines[1]

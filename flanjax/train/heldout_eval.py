@@ -5,7 +5,9 @@ Training does not import evaluation: the train command builds the evaluator
 budget) and passes it to `train(periodic_eval=...)`. Any object with the `PeriodicEval`
 methods serves. `HeldoutSchedule` does the loop's part:
 
-  - at start: `prepare` (vocabulary, mesh, the curve so far), the plan line, and, unless
+  - at start: `prepare` (vocabulary, mesh, the curve so far), the plan line, the cost in
+    FLOPs before step 1 (one evaluation's forward FLOPs against the training FLOPs of
+    EVAL_PERIOD steps: machine-independent, so a too-frequent EVAL_PERIOD shows at once), and, unless
     the curve has it already, an evaluation of the starting parameters (the curve's first
     point, and the whole eval path run once before hours of training);
   - after the first timed training window: "eval every N steps, about X s, Y% of training
@@ -68,6 +70,13 @@ class HeldoutSchedule:
               at_start: bool = True) -> Optional[Mapping[str, float]]:
         self.plan = self.evaluator.prepare(model_config, mesh, rules, start_step=start_step, period=self.period)
         self.logger.log_text(self.plan.description)
+        flops = float(self.plan.flops)
+        between = self.period * self.flops_per_step
+        self.logger.log_text(
+            f"[eval] one evaluation is {flops:.3g} forward FLOPs, {flops / max(flops + between, 1.0):.1%} of "
+            f"the FLOPs of it and the {self.period} training steps between two (its time follows "
+            "once training steps are timed)"
+        )
         scores = None
         if at_start and start_step not in set(self.plan.evaluated_steps):
             scores = self._run(start_step, params)
