@@ -18,27 +18,18 @@ if nproc > 1:
 
 import functools  # noqa: E402
 
-from _train_helpers import random_batch, tiny_config  # noqa: E402
+from _train_helpers import process_rows, tiny_config  # noqa: E402
 from flanjax.cli import runner  # noqa: E402
 from flanjax.train import loop, optimizers  # noqa: E402
 
 GLOBAL_BATCH, STEPS = 8, 3
 
 
-def my_rows():
-    step = 0
-    rows = GLOBAL_BATCH // nproc
-    while True:
-        batch = random_batch(step, batch=GLOBAL_BATCH)
-        yield {k: v[pid * rows:(pid + 1) * rows] for k, v in batch.items()}
-        step += 1
-
-
 mesh = (-1, 1) if rules == "data_parallel" else (2, 2)
 loop.train(
     model_config=tiny_config(), mixture_or_task_name="synthetic",
     task_feature_lengths={"inputs": 16, "targets": 8}, batch_size=GLOBAL_BATCH, train_steps=STEPS,
-    model_dir=model_dir, host_batches=my_rows(), log_period=1, checkpoint_period=STEPS,
+    model_dir=model_dir, host_batches=process_rows(pid, nproc, GLOBAL_BATCH), log_period=1, checkpoint_period=STEPS,
     mesh_shape=mesh, logical_rules=rules,
     make_schedule=functools.partial(optimizers.make_schedule, learning_rate=1e-2),
 )

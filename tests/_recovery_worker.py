@@ -20,7 +20,7 @@ jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processe
 
 import functools  # noqa: E402
 
-from _train_helpers import random_batch, tiny_config  # noqa: E402
+from _train_helpers import process_rows, tiny_config  # noqa: E402
 from flanjax.train import loop, optimizers, recovery  # noqa: E402
 
 GLOBAL_BATCH = 8
@@ -50,19 +50,10 @@ move = recovery.shutil.move
 recovery.shutil.move = lambda src, dst: (print(f"worker {pid} moved {src}", flush=True), move(src, dst))[1]
 
 
-def my_rows():
-    step = 0
-    rows = GLOBAL_BATCH // nproc
-    while True:
-        batch = random_batch(step, batch=GLOBAL_BATCH)
-        yield {k: v[pid * rows:(pid + 1) * rows] for k, v in batch.items()}
-        step += 1
-
-
 loop.train(
     model_config=tiny_config(), mixture_or_task_name="synthetic",
     task_feature_lengths={"inputs": 16, "targets": 8}, batch_size=GLOBAL_BATCH, train_steps=steps,
-    model_dir=model_dir, host_batches=my_rows(), log_period=1, checkpoint_period=1, keep_checkpoints=None,
+    model_dir=model_dir, host_batches=process_rows(pid, nproc, GLOBAL_BATCH), log_period=1, checkpoint_period=1, keep_checkpoints=None,
     mesh_shape=(-1, 1), logical_rules="data_parallel", resume_from_last_good=True,
     make_schedule=functools.partial(optimizers.make_schedule, learning_rate=1e-2),
 )

@@ -49,6 +49,16 @@ def random_batch(seed: int, batch: int = 8, in_len: int = 16, tgt_len: int = 8, 
     return {k: np.asarray(v, np.int32) for k, v in out.items()}
 
 
+def process_rows(pid: int, nproc: int, global_batch: int):
+    """Process `pid`'s rows of each global `random_batch(step)`, step 0, 1, ... (multi-host workers)."""
+    rows = global_batch // nproc
+    step = 0
+    while True:
+        batch = random_batch(step, batch=global_batch)
+        yield {k: v[pid * rows:(pid + 1) * rows] for k, v in batch.items()}
+        step += 1
+
+
 def subprocess_env(devices: int | None = None, **extra: str) -> dict:
     """The environment of a test's child interpreter: the repository and tests/ importable;
     with `devices`, JAX on that many simulated CPU devices."""

@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+import pytest
+
 # TF/absl log noise off; CPU only.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -16,3 +18,15 @@ os.environ.setdefault("FLANJAX_VOCAB", "bundled")
 # `tfds.testing.mock_data` stands in for preparing TFDS datasets: let seqio ask for it (the
 # default refuses unprepared datasets at once; see flanjax.data.sources.downloads_allowed).
 os.environ.setdefault("FLANJAX_TFDS_DOWNLOAD", "1")
+
+
+@pytest.fixture
+def keep_prompt_record():
+    """Tests that read fake prompt sources leave the process-wide record of prompts as it was."""
+    from flanjax.data.templates import sources
+
+    saved = {k: {"prompts": v["prompts"], "files": dict(v["files"])}
+             for k, v in sources._USED.items()}  # pylint: disable=protected-access
+    yield
+    sources._USED.clear()  # pylint: disable=protected-access
+    sources._USED.update(saved)  # pylint: disable=protected-access

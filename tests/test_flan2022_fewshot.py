@@ -70,13 +70,7 @@ def _tree(tmp_path, v2: str = V2_FILE) -> str:
     return str(root)
 
 
-@pytest.fixture(autouse=True)
-def _keep_prompt_record():
-    saved = {k: {"prompts": v["prompts"], "files": dict(v["files"])}
-             for k, v in sources._USED.items()}  # pylint: disable=protected-access
-    yield
-    sources._USED.clear()  # pylint: disable=protected-access
-    sources._USED.update(saved)  # pylint: disable=protected-access
+pytestmark = pytest.mark.usefixtures("keep_prompt_record")  # conftest: fake sources leave no record
 
 
 @pytest.fixture(autouse=True)

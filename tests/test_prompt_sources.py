@@ -47,14 +47,7 @@ def _flan_tree(tmp_path, text: str = FLAN_FILE) -> str:
     return str(root)
 
 
-@pytest.fixture(autouse=True)
-def _keep_prompt_record():
-    # These tests read fake sources; the process-wide record of prompts stays as it was.
-    saved = {k: {"prompts": v["prompts"], "files": dict(v["files"])}
-             for k, v in sources._USED.items()}  # pylint: disable=protected-access
-    yield
-    sources._USED.clear()  # pylint: disable=protected-access
-    sources._USED.update(saved)  # pylint: disable=protected-access
+pytestmark = pytest.mark.usefixtures("keep_prompt_record")  # conftest: fake sources leave no record
 
 
 @pytest.fixture
