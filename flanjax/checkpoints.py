@@ -226,30 +226,103 @@ def write_model_config(model_dir: str, config: T5Config) -> None:
             f.write(config.to_json())
 
 
-def _check_config(path: str, config: T5Config) -> None:
+def _check_config(path: str, config: T5Config) -> Optional[bool]:
+    """Refuses a checkpoint of another shape; returns its `scan_layers` (None: not recorded).
+
+    The layer layout alone (`scan_layers`) may differ: `load_initial_params` restacks."""
     with open(os.path.join(path, CONFIG_FILE)) as f:
         saved = json.load(f)
-    wrong = {k: (saved.get(k), getattr(config, k)) for k in _SHAPE_FIELDS if k in saved and saved[k] != getattr(config, k)}
+    wrong = {k: (saved.get(k), getattr(config, k)) for k in _SHAPE_FIELDS
+             if k != "scan_layers" and k in saved and saved[k] != getattr(config, k)}
     if wrong:
         details = ", ".join(f"{k}: checkpoint {a!r} vs model {b!r}" for k, (a, b) in wrong.items())
         raise ValueError(f"INITIAL_CHECKPOINT_PATH {path} does not match the model config ({details})")
+    return saved.get("scan_layers")
+
+
+def _other_layout(abstract: Any, config: T5Config) -> Any:
+    """`abstract` (the run's parameters, maybe sharded) in the other layer layout: stacked
+    for nn.scan if the run's are per layer, per layer if the run's are stacked. The layer
+    axis (axis 0 of a stacked leaf) is never sharded (`partitioning`: `layers` replicated),
+    so each leaf keeps its counterpart's sharding of the other axes."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    def spec(s: Any, ndim: int) -> tuple:
+        return tuple(s.spec) + (None,) * (ndim - len(tuple(s.spec)))
+
+    def one_layer(a: Any) -> Any:
+        s = a.sharding
+        if isinstance(s, NamedSharding):
+            s = NamedSharding(s.mesh, PartitionSpec(*spec(s, a.ndim)[1:]))
+        return jax.ShapeDtypeStruct(a.shape[1:], a.dtype, sharding=s)
+
+    def stacked(n: int, *layers: Any) -> Any:
+        a = layers[0]
+        s = a.sharding
+        if isinstance(s, NamedSharding):
+            s = NamedSharding(s.mesh, PartitionSpec(None, *spec(s, a.ndim)))
+        return jax.ShapeDtypeStruct((n, *a.shape), a.dtype, sharding=s)
+
+    out = dict(abstract)
+    for stack, n in (("encoder", config.num_encoder_layers), ("decoder", config.num_decoder_layers)):
+        sub = dict(out[stack])
+        if config.scan_layers:
+            layer = jax.tree.map(one_layer, sub.pop("layers"))
+            sub.update({f"layers_{i}": layer for i in range(n)})
+        else:
+            layers = [sub.pop(f"layers_{i}") for i in range(n)]
+            sub["layers"] = jax.tree.map(lambda *ls, n=n: stacked(n, *ls), *layers)
+        out[stack] = sub
+    return out
+
+
+def _relayout(params: Any, config: T5Config, abstract: Any) -> Any:
+    """Saved parameters in the other layer layout -> the run's, straight into its shardings."""
+    import jax.numpy as jnp
+
+    from flanjax.convert.hf import stack_layers, unstack_layers
+
+    def fn(tree: Any) -> Any:
+        if config.scan_layers:
+            return stack_layers(tree, config, xp=jnp)
+        return unstack_layers(tree, config, xp=jnp)
+
+    shardings = jax.tree.map(lambda a: a.sharding, abstract)
+    if any(s is None for s in jax.tree.leaves(shardings, is_leaf=lambda x: x is None)):
+        return jax.tree.map(np.asarray, fn(params))
+    return jax.jit(fn, out_shardings=shardings)(params)
 
 
 def load_initial_params(path: str, config: T5Config, abstract_params: Any, abstract_state: Any = None) -> Any:
     """Parameters only, restored straight into their shardings (`abstract_params` carries them).
 
     `path`: a `flanjax.convert` directory, or the MODEL_DIR of a flanjax run (then
-    `abstract_state`, the run's TrainState shape, is needed to read it).
+    `abstract_state`, the run's TrainState shape, is needed to read it). A converted
+    directory in the other layer layout (`--scan_layers` or not) is restacked on the way in:
+    a recipe that scans its layers starts from either conversion.
     """
     path = os.path.abspath(path)
+    saved_scan = None
     if os.path.exists(os.path.join(path, CONFIG_FILE)):
-        _check_config(path, config)
+        saved_scan = _check_config(path, config)
+    relayout = saved_scan is not None and bool(saved_scan) != bool(config.scan_layers)
     converted = os.path.join(path, PARAMS_DIR)
     if os.path.isdir(converted):
+        target = _other_layout(abstract_params, config) if relayout else abstract_params
         with ocp.StandardCheckpointer() as checkpointer:
-            restored = checkpointer.restore(converted, {"params": abstract_params})
+            restored = checkpointer.restore(converted, {"params": target})
+        if relayout:
+            return _relayout(restored["params"], config, abstract_params)
         return restored["params"]
     run_dir = os.path.join(path, CHECKPOINTS_SUBDIR)
+    if relayout and os.path.isdir(run_dir):
+        raise ValueError(
+            f"INITIAL_CHECKPOINT_PATH {path} is a run with scan_layers={bool(saved_scan)} and this "
+            f"model has scan_layers={bool(config.scan_layers)}: set "
+            f"make_config.scan_layers = {bool(saved_scan)}, or export its parameters first "
+            "(python -m flanjax.convert --to_hf RUN --out HF, then --from_hf HF --out DIR: a converted "
+            "directory starts either layout)"
+        )
     if os.path.isdir(run_dir) and abstract_state is not None:
         manager = ocp.CheckpointManager(run_dir)
         step = manager.latest_step()

@@ -182,6 +182,10 @@ def _print_report(report, run) -> None:
     print(f"  roofline ESTIMATE: step >= {r.step_seconds * 1e3:.1f} ms ({r.bound}-bound; compute "
           f"{r.compute_seconds * 1e3:.1f} ms, HBM {r.memory_seconds * 1e3:.1f} ms; no communication), "
           f"MFU <= {100 * r.mfu:.1f}%")
+    if r.loops_undercounted:
+        print("  (XLA's cost analysis counts each loop body once: scanned layers and microbatches "
+              "run many times, so XLA's FLOPs and bytes above are a fraction of the step's; the "
+              "compute bound uses the model's FLOPs instead, the HBM bound stays a lower bound)")
     for name, stats in report.eval.items():
         print(f"eval {name}: {_gib(stats.total_bytes)} a chip (temporaries {_gib(stats.temp_bytes)})")
 

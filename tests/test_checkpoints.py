@@ -10,6 +10,7 @@ import time
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+import pytest
 
 from _train_helpers import REPO, restore_params, random_batch, tiny_config
 
@@ -144,3 +145,42 @@ def test_initial_params_from_a_converted_checkpoint(tmp_path):
 
     with pytest.raises(ValueError, match="d_model"):
         checkpoints.load_initial_params(str(tmp_path / "converted"), config.replace(d_model=32), abstract)
+
+
+def test_initial_params_restack_between_layer_layouts(tmp_path):
+    # A recipe that scans its layers (`scan_layers=True`) starts from a conversion made
+    # without --scan_layers, and the other way round: layer i of the per-layer checkpoint
+    # is row i of the stacked one, and each parameter lands in the run's sharding.
+    from flanjax import checkpoints, partitioning
+    from flanjax.checkpoints import save_flanjax_checkpoint
+    from flanjax.model import init_params
+    from flanjax.train import optimizers
+    from flanjax.train.trainer import Trainer
+
+    batch = random_batch(0)
+    shapes = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in batch.items()}
+    n = len(jax.devices())
+    mesh = partitioning.make_mesh((n, 1), jax.devices())
+    schedule = optimizers.make_schedule("constant", 1e-2)
+    for saved_scan in (False, True):
+        saved_config = tiny_config(num_encoder_layers=3, num_decoder_layers=2, scan_layers=saved_scan)
+        run_config = saved_config.replace(scan_layers=not saved_scan)
+        params = jax.tree.map(np.asarray, init_params(saved_config, jax.random.key(5)))
+        out = str(tmp_path / f"converted_{saved_scan}")
+        save_flanjax_checkpoint(saved_config, params, out)
+        trainer = Trainer(run_config, optimizers.make_optimizer(schedule), schedule, mesh, "fsdp", shapes)
+        abstract = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                                trainer.abstract_params, trainer.param_shardings)
+        loaded = checkpoints.load_initial_params(out, run_config, abstract)
+        stacked, per_layer = (params, loaded) if saved_scan else (loaded, params)
+        for stack, depth in (("encoder", 3), ("decoder", 2)):
+            assert set(stacked[stack]) & {f"layers_{i}" for i in range(depth)} == set()
+            for i in range(depth):
+                jax.tree.map(lambda s, p, i=i: np.testing.assert_array_equal(np.asarray(s)[i], np.asarray(p)),
+                             stacked[stack]["layers"], per_layer[stack][f"layers_{i}"])
+        jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), b),
+                     loaded["token_embedder"], params["token_embedder"])
+        jax.tree.map(lambda a, s: a.sharding == s or (_ for _ in ()).throw(AssertionError(a.sharding)),
+                     loaded, trainer.param_shardings)
+        with pytest.raises(ValueError, match="d_model"):
+            checkpoints.load_initial_params(out, run_config.replace(d_model=32), abstract)

@@ -67,6 +67,24 @@ def test_roofline_takes_the_slower_bound():
     assert r.mfu == pytest.approx(0.5)  # model FLOPs are half of what the chips do in 0.5 s
 
 
+def test_roofline_floors_xla_flops_that_count_a_loop_body_once():
+    # A scanned 24-layer step: XLA's cost analysis saw one layer's FLOPs. The compute bound
+    # must come from the model's FLOPs a chip (x4/3 with full remat: the recomputed forward).
+    chip = topology.chip("v5e")
+    model = 4 * 197e12 * 0.3  # 0.3 s of peak a chip
+    r = roofline.roofline(chip, xla_flops=197e12 * 0.3 / 24, bytes_accessed=819e9 * 0.01,
+                          model_flops=model, num_chips=4, remat_policy="full")
+    assert r.loops_undercounted and r.bound == "compute"
+    assert r.compute_seconds == pytest.approx(0.4)
+    assert r.mfu == pytest.approx(0.75)
+    plain = roofline.roofline(chip, xla_flops=197e12 * 0.3 / 24, bytes_accessed=0.0,
+                              model_flops=model, num_chips=4)
+    assert plain.compute_seconds == pytest.approx(0.3) and plain.mfu == pytest.approx(1.0)
+    counted = roofline.roofline(chip, xla_flops=197e12 * 0.5, bytes_accessed=0.0,
+                                model_flops=model, num_chips=4, remat_policy="full")
+    assert not counted.loops_undercounted and counted.compute_seconds == pytest.approx(0.5)
+
+
 def test_oom_message_sizes():
     assert aot.oom_bytes("RESOURCE_EXHAUSTED: HLO temporaries (154.08G) exceeds available HBM (15.25G)") \
         == int(154.08 * 1024**3)

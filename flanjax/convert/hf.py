@@ -208,20 +208,22 @@ def _stack_depths(config: T5Config) -> tuple[tuple[str, int], ...]:
     return (("encoder", config.num_encoder_layers), ("decoder", config.num_decoder_layers))
 
 
-def stack_layers(params: dict[str, Any], config: T5Config) -> dict[str, Any]:
-    """`layers_{i}` subtrees -> one `layers` subtree with a leading layer axis."""
+def stack_layers(params: dict[str, Any], config: T5Config, xp: Any = np) -> dict[str, Any]:
+    """`layers_{i}` subtrees -> one `layers` subtree with a leading layer axis.
+
+    `xp`: the array module (`numpy` on the host, `jax.numpy` inside `jit`)."""
     import jax
 
     out = dict(params)
     for stack, n in _stack_depths(config):
         sub = dict(out[stack])
         layers = [sub.pop(f"layers_{i}") for i in range(n)]
-        sub["layers"] = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *layers)
+        sub["layers"] = jax.tree_util.tree_map(lambda *xs: xp.stack(xs), *layers)
         out[stack] = sub
     return out
 
 
-def unstack_layers(params: dict[str, Any], config: T5Config) -> dict[str, Any]:
+def unstack_layers(params: dict[str, Any], config: T5Config, xp: Any = np) -> dict[str, Any]:
     """Inverse of `stack_layers`."""
     import jax
 
@@ -230,7 +232,7 @@ def unstack_layers(params: dict[str, Any], config: T5Config) -> dict[str, Any]:
         sub = dict(out[stack])
         stacked = sub.pop("layers")
         for i in range(n):
-            sub[f"layers_{i}"] = jax.tree_util.tree_map(lambda x, i=i: np.asarray(x)[i], stacked)
+            sub[f"layers_{i}"] = jax.tree_util.tree_map(lambda x, i=i: xp.asarray(x)[i], stacked)
         out[stack] = sub
     return out
 

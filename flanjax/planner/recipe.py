@@ -127,6 +127,7 @@ class Report:
             "collective_bytes": self.train.collectives if self.train else None,
             "estimated_step_seconds": self.roof.step_seconds if self.roof else None,
             "estimated_mfu": self.roof.mfu if self.roof else None,
+            "xla_counts_loops_once": self.roof.loops_undercounted if self.roof else None,
             "eval_bytes_per_chip": {k: v.total_bytes for k, v in self.eval.items()},
             "compile_seconds": round(self.compile_seconds, 1),
             "error": self.error,
@@ -169,7 +170,8 @@ def compile_recipe(recipe: Recipe, slice_: Slice, num_slices: int | None = None,
     if report.train is not None:
         report.roof = roofline(slice_.chip, xla_flops=report.train.flops,
                                bytes_accessed=report.train.bytes_accessed,
-                               model_flops=model_flops, num_chips=report.num_chips)
+                               model_flops=model_flops, num_chips=report.num_chips,
+                               remat_policy=recipe.config.remat_policy)
         if eval_steps:
             report.eval = compile_eval_steps(trainer, eval_batch_size or recipe.batch_size,
                                              in_len, tgt_len, num_options)
