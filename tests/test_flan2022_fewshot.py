@@ -62,11 +62,17 @@ V1_FILE = 'PATTERNS = {"rte": [("{premise} V1 {hypothesis}\\n{options_}", "{answ
           '"xsum": [("V1 {text}", "{summary}")]}\n'
 
 
-def _tree(tmp_path, v2: str = V2_FILE) -> str:
+# flan/v2/flan_templates_branched.py: the original FLAN templates, which v2's
+# PATTERNS_NO_OPTIONS takes where it has the key.
+BRANCHED_FILE = 'PATTERNS = {"rte": [("{premise} BR {hypothesis}\\n{options_}", "{answer}")]}\n'
+
+
+def _tree(tmp_path, v2: str = V2_FILE, branched: str = BRANCHED_FILE) -> str:
     root = tmp_path / "FLAN"
     (root / "flan" / "v2").mkdir(parents=True)
     (root / "flan" / "templates.py").write_text(V1_FILE)
     (root / "flan" / "v2" / "templates.py").write_text(v2)
+    (root / "flan" / "v2" / "flan_templates_branched.py").write_text(branched)
     return str(root)
 
 
