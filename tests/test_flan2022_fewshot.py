@@ -163,6 +163,12 @@ def test_x_shot_composes_v2_exemplars_and_strips_the_target():
     assert out["num_exemplars"] == 1
 
 
+def test_compose_removes_spaces_at_the_very_end_only():
+    # v2 remove_trailing_spaces_escape_newlines: tf.strings.regex_replace(r" *$") (RE2).
+    assert v2fs.compose([], "Q: x \n") == "Q: x \n"
+    assert v2fs.compose([v2fs.Piece("a ", "b ", "\n")], "Q: x  ") == "a b \nQ: x"
+
+
 def test_x_shot_keeps_only_exemplars_in_the_query_pattern():
     patterns = [_p(i=i, inputs=f"P{i} {{x}}", targets="{y}") for i in range(2)]
     pool = [{"x": str(i), "y": "z"} for i in range(40)]
