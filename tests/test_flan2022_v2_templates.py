@@ -5,13 +5,14 @@ Dialog templates (zero-shot, few-shot, input inversion). Fake `flan/v2/templates
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import textwrap
 
 import pytest
 
 from flanjax.data import locations, render, tasks
-from flanjax.data.catalog import registry
+from flanjax.data.catalog import cot, dialog, registry
 from flanjax.data.catalog.flan2021 import common
 from flanjax.data.templates import flan_v2, sources
 
@@ -19,7 +20,8 @@ from flanjax.data.templates import flan_v2, sources
 # aliases, the PATTERNS_NO_OPTIONS loop, the FewShotPattern dataclass and FEWSHOT_PATTERNS.
 V2_FILE = textwrap.dedent('''\
     import copy
-    
+    import dataclasses
+
     from flan.v2 import flan_templates_branched as flan_templates
 
     PATTERNS = {
@@ -215,3 +217,104 @@ def test_missing_branched_file_fails_naming_it(tmp_path):
             _rte("rte_no_branched")
     finally:
         locations.configure({"FLAN_SOURCE_DIR": None})
+
+
+# ------------------------------------------------------------------- 2. CoT from v2
+ROW = {"question": "How many?\\nCount them. ", "answer": "7", "rationale": " 3 + 4\\n= 7"}
+
+
+def test_cot_entry_reads_v2_fields_and_templates(flan_dir, tmp_path):
+    entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    assert entry.fields == ("question", "answer", "chain_of_thought")
+    # v2 simple_cot_tsv: backslash-n unescaped in question and rationale; nothing stripped.
+    assert entry.fields_of(ROW) == {"question": "How many?\nCount them. ", "answer": "7",
+                                    "chain_of_thought": " 3 + 4\n= 7"}
+    assert tasks.train_formats(entry) == ["zs", "fs", "zs_noopt", "fs_noopt", "zs_varopt",
+                                          "fs_varopt", "cot", "inv", "fs_inv"]
+    out = _render(entry, "zs_varopt", ROW)
+    assert out["inputs"] == "How many?\nCount them.  Let's think first. Chain of thought:"
+    # The target is v2's (the rationale written once, by the template).
+    assert out["targets"] == " 3 + 4\n= 7\nTherefore, the answer is 7."
+    inv = _render(entry, "inv", ROW)
+    assert inv["inputs"] == ("Given the following reasoning and answer, what was the question? "
+                             " 3 + 4\n= 7\n The answer: 7")
+    assert inv["targets"] == "The question How many?\nCount them. "
+    record = sources.prompt_sources()["cot"]
+    # (the catalog, imported without FLAN_SOURCE_DIR, recorded the own prompts before)
+    assert sources.FLAN in record["prompts"].split("+") and _v2(flan_dir) in record["files"]
+
+
+def test_cot_few_shot_and_inverted_few_shot_use_v2_fewshot_patterns(flan_dir, tmp_path):
+    entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    shot = {"question": "Q0", "answer": "1", "chain_of_thought": "R0"}  # the pool holds fields
+    # x-shot (no pattern in the template mix): exemplar, separator, query; target stripped.
+    out = _render(entry, "fs_varopt", ROW, pool=[shot])
+    assert out["inputs"] == "Q: Q0\nA: R0 The answer is 1.\n\nQ: How many?\nCount them. \nA:"
+    assert out["targets"] == "3 + 4\n= 7 The answer is 7."
+    inv = _render(entry, "fs_inv", ROW, pool=[shot])
+    assert inv["inputs"] == ("Answer: 1\nReasoning: R0\nQuestion: Q0\n\n"
+                             "Answer: 7\nReasoning:  3 + 4\n= 7\nQuestion:")
+    assert inv["targets"] == "How many?\nCount them."
+
+
+def test_v2_cot_template_needing_a_field_the_entry_lacks_fails_registration(tmp_path):
+    body = V2_FILE.replace("Chain of thought:\",", "Hint: {hint}\",")
+    locations.configure({"FLAN_SOURCE_DIR": _tree(tmp_path, body)})
+    try:
+        entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+        with pytest.raises(KeyError) as e:
+            registry.register_entry(dataclasses.replace(entry, name="cot_gsm8k_hint"))
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+    text = str(e.value)
+    assert "'cot_gsm8k_hint'" in text and "'cot_gsm8k:0'" in text and "'hint'" in text
+    assert _v2(str(tmp_path / "FLAN")) in text
+
+
+def test_missing_inversion_key_fails_naming_file_and_entry(tmp_path):
+    body = V2_FILE.replace('PATTERNS["cot_input_inversion_gsm8k"] = PATTERNS[\n'
+                           '    "cot_stream_general_input_inversion"]\n', "")
+    locations.configure({"FLAN_SOURCE_DIR": _tree(tmp_path, body)})
+    try:
+        with pytest.raises(sources.PromptSourceError) as e:
+            cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+    assert "PATTERNS['cot_input_inversion_gsm8k']" in str(e.value)
+    assert "'cot_gsm8k'" in str(e.value) and _v2(str(tmp_path / "FLAN")) in str(e.value)
+
+
+# ---------------------------------------------------------------- 2. Dialog from v2
+QRECC = {"context": ["c0", "c1"], "question": "q", "answer": "a"}
+
+
+def _qrecc_entry(tmp_path):
+    return next(e for e in dialog.entries(data_dir=str(tmp_path)) if e.name == "dialog_qrecc")
+
+
+def test_dialog_entry_gives_v2_dialog_field_and_templates(flan_dir, tmp_path):
+    entry = _qrecc_entry(tmp_path)
+    fields = entry.fields_of(QRECC)
+    # v2 format_dialog: "DIALOG:\n" + turns joined by "\n- " + "\n- ".
+    assert fields["dialog_"] == "DIALOG:\nc0\n- c1\n- q\n- " and fields["answer"] == "a"
+    out = _render(entry, "zs_varopt", QRECC)
+    assert out["inputs"] == "What is the next dialog turn? DIALOG:\nc0\n- c1\n- q\n- "
+    assert out["targets"] == "a"
+    inv = _render(entry, "inv", QRECC)
+    assert inv["inputs"] == "a\nThe preceding conversation:"
+    assert inv["targets"] == "DIALOG:\nc0\n- c1\n- q\n- "
+    shot = entry.fields_of({"context": ["x"], "question": "y", "answer": "z"})
+    fs = _render(entry, "fs_varopt", QRECC, pool=[shot])
+    # exemplar "{dialog_} " + "\n\n" + "z" + "\n\n\n", then the query and its delimiter.
+    assert fs["inputs"] == "DIALOG:\nx\n- y\n-  \n\nz\n\n\nDIALOG:\nc0\n- c1\n- q\n-  \n\n"
+    record = sources.prompt_sources()["dialog"]
+    assert sources.FLAN in record["prompts"].split("+") and _v2(flan_dir) in record["files"]
+
+
+def test_without_flan_source_cot_and_dialog_keep_their_own_templates(tmp_path):
+    entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    assert entry.fields == cot.FIELDS and entry.flan2022_templates == ()
+    assert tasks.train_formats(entry) == ["zs", "fs", "cot", "inv"]
+    qrecc = _qrecc_entry(tmp_path)
+    assert qrecc.fields == dialog.FIELDS and "dialog_" not in qrecc.fields_of(QRECC)
+    assert tasks.train_formats(qrecc) == ["zs", "fs", "inv"]
