@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from flanjax.data import locations, render, tasks
-from flanjax.data.catalog import cot, dialog, registry
+from flanjax.data.catalog import cot, dialog, registry, t0_facts
 from flanjax.data.catalog.flan2021 import common
 from flanjax.data.templates import flan_v2, sources
 
@@ -318,3 +318,50 @@ def test_without_flan_source_cot_and_dialog_keep_their_own_templates(tmp_path):
     qrecc = _qrecc_entry(tmp_path)
     assert qrecc.fields == dialog.FIELDS and "dialog_" not in qrecc.fields_of(QRECC)
     assert tasks.train_formats(qrecc) == ["zs", "fs", "inv"]
+
+
+# ------------------------------------------ 3. T0-SF: v2's task type of a (dataset, prompt)
+CONSTANTS_T0 = textwrap.dedent('''\
+    """T0 constants."""
+
+    T0_TASK_PREFIX = 't0_task_adaptation:'
+    T0_TRAIN_TASK_METADATA = {
+        't0_task_adaptation:race_high_Read_the_article_and_answer_the_question_no_option_': {
+            'in_flan': False,
+            'seq_len': {
+                'max': 12,
+                'mean': 3
+            },
+            'task_type': 't0_multiple_choice_separated_options'
+        },
+        't0_task_adaptation:cos_e_v1.11_i_think': {
+            'in_flan': False,
+            'seq_len': {
+                'max': 7,
+                'mean': 1.5
+            },
+            'task_type': 't0_question_answer'
+        },
+    }
+    ''')
+
+
+def test_t0_task_type_maps_promptsource_names_to_v2_keys(flan_dir):
+    with open(os.path.join(flan_dir, "flan", "v2", "constants_t0.py"), "w") as f:
+        f.write(CONSTANTS_T0)
+    # t-zero's task name: dataset, subset and prompt name, runs of other characters -> "_".
+    key = t0_facts.flan_v2_task_key("race", "high",
+                                    "Read the article and answer the question (no option)")
+    assert key == "t0_task_adaptation:race_high_Read_the_article_and_answer_the_question_no_option_"
+    assert flan_v2.t0_task_type("t0_race_high", key) == "t0_multiple_choice_separated_options"
+    assert flan_v2.t0_task_type(
+        "t0_commonsense_qa", t0_facts.flan_v2_task_key("cos_e", "v1.11", "i_think")
+    ) == "t0_question_answer"
+    with pytest.raises(sources.PromptSourceError) as e:
+        flan_v2.t0_task_type("t0_race_high", t0_facts.flan_v2_task_key("race", "high", "new one"))
+    assert "T0_TRAIN_TASK_METADATA['t0_task_adaptation:race_high_new_one']" in str(e.value)
+    assert "'t0_race_high'" in str(e.value) and _v2(flan_dir, "constants_t0.py") in str(e.value)
+
+
+def test_t0_task_type_is_empty_without_flan_source():
+    assert flan_v2.t0_task_type("t0_race_high", "t0_task_adaptation:x") == ""

@@ -83,3 +83,38 @@ def inversion_fields(entry: str, key: str, collection: str) -> dict[str, Any]:
         flan2022_inversion_templates=zero_shot,
         flan2022_inversion_fewshot=fewshot.flan2022_fewshot_for(entry, key, collection),
     )
+
+
+# ------------------------------------------------------------------ T0-SF task types
+FLAN_V2_CONSTANTS_T0 = os.path.join("flan", "v2", "constants_t0.py")
+T0_METADATA_SYMBOL = "T0_TRAIN_TASK_METADATA"
+# The task types v2 formats T0 tasks with (`flan/v2/task_configs.py` T0 loop): keys of
+# PATTERNS / FEWSHOT_PATTERNS of `flan/v2/templates.py`.
+T0_TASK_TYPES = ("t0_question_answer", "t0_multiple_choice", "t0_multiple_choice_separated_options")
+_T0_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def t0_task_type(entry: str, key: str) -> str:
+    """`T0_TRAIN_TASK_METADATA[key]["task_type"]` of `flan/v2/constants_t0.py` under
+    FLAN_SOURCE_DIR ("" when unset), `key` being v2's T0 task name
+    ("t0_task_adaptation:{t-zero task name}"). Fails naming the file and key."""
+    path = sources.flan_source_file(FLAN_V2_CONSTANTS_T0)
+    if path is None:
+        return ""
+    cache_key = (os.path.abspath(path), sources.file_sha256(path))
+    if cache_key not in _T0_CACHE:
+        _T0_CACHE[cache_key] = sources.read_literal(path, T0_METADATA_SYMBOL)
+    metadata = _T0_CACHE[cache_key]
+    if key not in metadata:
+        raise sources.PromptSourceError(
+            f"{path} has no {T0_METADATA_SYMBOL}[{key!r}], which catalog entry {entry!r} reads "
+            "for its Flan 2022 task type; is PROMPTSOURCE_TEMPLATES_DIR promptsource's templates "
+            "as P3 used them?"
+        )
+    task_type = metadata[key].get("task_type") if isinstance(metadata[key], dict) else None
+    if task_type not in T0_TASK_TYPES:
+        raise sources.PromptSourceError(
+            f"{path}: {T0_METADATA_SYMBOL}[{key!r}]['task_type'] is {task_type!r}; expected one "
+            f"of {T0_TASK_TYPES}."
+        )
+    return task_type

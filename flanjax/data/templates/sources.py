@@ -84,7 +84,7 @@ def _literal(node: ast.AST, path: str, numbers: bool = False) -> Any:
     node; fails on anything else."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
-    if numbers and isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if numbers and isinstance(node, ast.Constant) and type(node.value) in (int, float, bool):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e, path, numbers) for e in node.elts]
