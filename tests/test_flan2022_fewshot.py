@@ -62,11 +62,17 @@ V1_FILE = 'PATTERNS = {"rte": [("{premise} V1 {hypothesis}\\n{options_}", "{answ
           '"xsum": [("V1 {text}", "{summary}")]}\n'
 
 
-def _tree(tmp_path, v2: str = V2_FILE) -> str:
+# flan/v2/flan_templates_branched.py: the original FLAN templates, which v2's
+# PATTERNS_NO_OPTIONS takes where it has the key.
+BRANCHED_FILE = 'PATTERNS = {"rte": [("{premise} BR {hypothesis}\\n{options_}", "{answer}")]}\n'
+
+
+def _tree(tmp_path, v2: str = V2_FILE, branched: str = BRANCHED_FILE) -> str:
     root = tmp_path / "FLAN"
     (root / "flan" / "v2").mkdir(parents=True)
     (root / "flan" / "templates.py").write_text(V1_FILE)
     (root / "flan" / "v2" / "templates.py").write_text(v2)
+    (root / "flan" / "v2" / "flan_templates_branched.py").write_text(branched)
     return str(root)
 
 
@@ -155,6 +161,12 @@ def test_x_shot_composes_v2_exemplars_and_strips_the_target():
     assert out["inputs"] == "Q: In a\nA: B \n\nQ: In q\nA:"
     assert out["targets"] == "Y"
     assert out["num_exemplars"] == 1
+
+
+def test_compose_removes_spaces_at_the_very_end_only():
+    # v2 remove_trailing_spaces_escape_newlines: tf.strings.regex_replace(r" *$") (RE2).
+    assert v2fs.compose([], "Q: x \n") == "Q: x \n"
+    assert v2fs.compose([v2fs.Piece("a ", "b ", "\n")], "Q: x  ") == "a b \nQ: x"
 
 
 def test_x_shot_keeps_only_exemplars_in_the_query_pattern():

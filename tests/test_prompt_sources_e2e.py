@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from flanjax.data import catalog
-from flanjax.data.catalog import flan2021, flan2022_flan, t0, t0_facts
+from flanjax.data.catalog import cot, flan2021, flan2022_flan, t0, t0_facts
 from tests._train_helpers import subprocess_env
 from tests.test_prompt_sources import _template_yaml, _yaml
 
@@ -33,6 +33,14 @@ def _write_flan_tree(root: str) -> None:
     # flan/v2/templates.py: other wording, and v2's alias statements.
     v2 = {k: [("V2|" + i, t) for i, t in v] for k, v in patterns.items() if k != "rte"}
     v2.update({k: [("V2|" + i, t) for i, t in v] for k, v in flan2022_flan.PATTERNS.items()})
+    # CoT and Dialog keys of v2 (task_configs.py COT_TASK_CONFIGS / DIALOG_TASK_CONFIGS and
+    # their input inversions), reading v2's fields.
+    for name, kind, _ in cot.DATASETS:
+        v2[f"{kind}_{name}"] = [("V2|{question} CoT:", "{chain_of_thought} So {answer}.")]
+        v2[f"{kind}_input_inversion_{name}"] = [("V2|{answer} {chain_of_thought}", "{question}")]
+    for name in ("wiki_dialog", "qrecc", "task_master"):
+        v2[name] = [("V2|{dialog_}", "{answer}")]
+        v2[f"{name}_input_inversion"] = [("V2|{answer}", "{dialog_}")]
     # and FEWSHOT_PATTERNS as v2 writes it: FewShotPattern(...) calls, then aliases.
     fewshot = ", ".join(
         f"{k!r}: [" + ", ".join(f"FewShotPattern(inputs={'FS|' + i!r}, targets={t!r}, "
@@ -42,6 +50,10 @@ def _write_flan_tree(root: str) -> None:
         f.write(f"import copy\nPATTERNS = {v2!r}\nPATTERNS['rte'] = PATTERNS['cb']\n"
                 f"FEWSHOT_PATTERNS = {{{fewshot}}}\n"
                 "FEWSHOT_PATTERNS['rte'] = FEWSHOT_PATTERNS['cb']\n")
+    # flan/v2/flan_templates_branched.py: the original FLAN templates (PATTERNS_NO_OPTIONS).
+    branched = dict(patterns, rte=[("BR|{premise}\n{options_}", "{answer}")])
+    with open(os.path.join(root, "flan", "v2", "flan_templates_branched.py"), "w") as f:
+        f.write(f"PATTERNS = {branched!r}\n")
 
 
 def _write_promptsource_tree(root: str) -> None:
@@ -72,6 +84,11 @@ print(json.dumps({
     "anli_r1_v2": catalog.get_entry("anli_r1").flan2022_templates[0].input_pattern,
     "rte_v2_fields": sorted(catalog.get_entry("rte").flan2022_templates[0].fields()),
     "anli_r1_fs": catalog.get_entry("anli_r1").flan2022_fewshot[0].combined_inputs,
+    "rte_noopt": catalog.get_entry("rte").flan2022_noopt_templates[0].input_pattern,
+    "cot_gsm8k_v2": catalog.get_entry("cot_gsm8k").flan2022_templates[0].input_pattern,
+    "cot_fsopt": sorted(seqio.get_mixture_or_task("cot_fsopt").rate_per_task_name),
+    "cot_ii_fs": sorted(seqio.get_mixture_or_task("cot_ii_fs").rate_per_task_name),
+    "dialog_zsopt": sorted(seqio.get_mixture_or_task("dialog_zsopt").rate_per_task_name),
     "xsum_formats": tasks.train_formats(catalog.get_entry("xsum")),
     "flan_fsnoopt": sorted(t.name for t in seqio.get_mixture_or_task("flan_fsnoopt").tasks),
     "gigaword_rate": rates["t0_gigaword_zs"],
@@ -111,8 +128,16 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     assert got["sources"]["flan2021"]["prompts"] == "google-research/FLAN"
     assert list(got["sources"]["flan2021"]["files"]) == [
         os.path.join(flan_root, "flan", "templates.py")]
-    assert list(got["sources"]["flan2022"]["files"]) == [
-        os.path.join(flan_root, "flan", "v2", "templates.py")]
+    assert sorted(got["sources"]["flan2022"]["files"]) == [
+        os.path.join(flan_root, "flan", "v2", n) for n in ("flan_templates_branched.py", "templates.py")]
+    # zs_noopt: v2's PATTERNS_NO_OPTIONS (the branched file's rte, "\n{options_}" cut).
+    assert got["rte_noopt"] == "BR|{premise}"
+    # CoT and Dialog from v2; CoT-II few-shot in the few-shot variant.
+    assert got["cot_gsm8k_v2"] == "V2|{question} CoT:"
+    assert got["cot_fsopt"] == ["cot_fsopt_base", "cot_ii_fs"]
+    assert "cot_gsm8k_fs_inv" in got["cot_ii_fs"] and "cot_gsm8k_fs_varopt" not in got["cot_ii_fs"]
+    assert got["dialog_zsopt"] == ["dialog_ii", "dialog_zsopt_base"]
+    assert got["sources"]["cot"]["prompts"] == got["sources"]["dialog"]["prompts"] == "google-research/FLAN"
     assert got["sources"]["t0"]["prompts"] == "promptsource"
     assert len(got["sources"]["t0"]["files"]) == len({
         t0_facts.PROMPTSOURCE_DATASETS[e.name] for e in catalog.entries_in("t0")})

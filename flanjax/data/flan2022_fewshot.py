@@ -78,7 +78,9 @@ def prune_by_length(pieces: Sequence[Piece], query_inputs: str, max_input_length
 def compose(pieces: Sequence[Piece], query_inputs: str) -> str:
     """Exemplars then the query, trailing spaces (not newlines) removed, as v2."""
     text = "".join(p.inputs + p.targets + p.separator for p in pieces) + query_inputs
-    return re.sub(r" *$", "", text)
+    # v2's regex_replace(r" *$") is RE2's: `$` is the end of the text only (Python's `$` also
+    # matches before a final newline, hence `\Z`).
+    return re.sub(r" *\Z", "", text)
 
 
 def variant_of(patterns: Sequence[FewShotPattern], noopt: bool, *, seed: int, task: str,

@@ -148,9 +148,11 @@ def _capped(collection: str, keep: Keep, formats: Sequence[tuple[str, str]], cap
             out.append((f"{e.name}_{_fmt(e, base, options)}", functools.partial(capped_rate, maximum=cap)))
     for fmt, scale in extra:
         for e in entries:
-            if fmt == "inv" and not e.inversion:
+            if fmt in ("inv", "fs_inv") and not e.inversion:
                 continue
-            out.append((f"{e.name}_{fmt}", functools.partial(capped_rate, maximum=cap, scale=scale)))
+            # "fs_inv": v2's inverted few-shot where the entry has it (FLAN_SOURCE_DIR), else "inv".
+            name = "inv" if fmt == "fs_inv" and "fs_inv" not in tasks_lib.train_formats(e) else fmt
+            out.append((f"{e.name}_{name}", functools.partial(capped_rate, maximum=cap, scale=scale)))
     return out
 
 
@@ -259,14 +261,19 @@ def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) ->
     for collection in ("cot", "dialog"):
         cap = FLAN2022_CAPS[collection]
         select = _in_flan2022_dialog if collection == "dialog" else None
-        inverted = add(f"{collection}_ii", _capped(collection, keep, [], cap,
-                                                   extra=[("inv", 1.0)], select=select))
+        # zsopt mixes the zero-shot inverted tasks; fsopt v2's inverted few-shot ones where
+        # entries have them (`{collection}_ii_fs`), else the same zero-shot ones.
+        ii = {v: _capped(collection, keep, [], cap, extra=[(fmt, 1.0)], select=select)
+              for v, fmt in (("zsopt", "inv"), ("fsopt", "fs_inv"))}
+        inverted = {"zsopt": add(f"{collection}_ii", ii["zsopt"])}
+        inverted["fsopt"] = inverted["zsopt"] if [t for t, _ in ii["fsopt"]] == [
+            t for t, _ in ii["zsopt"]] else add(f"{collection}_ii_fs", ii["fsopt"])
         parts = []
         for v in ("zsopt", "fsopt"):
             base = add(f"{collection}_{v}_base",
                        _capped(collection, keep, [variants[v]], cap, select=select))
             if base:
-                both = [(base, 1.0)] + ([(inverted, INVERSION_RATE)] if inverted else [])
+                both = [(base, 1.0)] + ([(inverted[v], INVERSION_RATE)] if inverted[v] else [])
                 parts.append((add(f"{collection}_{v}", both), 1.0))
         if parts:
             submixes[collection] = add(f"{collection}_submix", parts)

@@ -196,14 +196,18 @@ class Renderer:
         options = list(fields.get(templates_lib.OPTIONS_FIELD) or [])
         kwargs = {}
         values = dict(fields)
-        if self.spec.options == "noopt" and isinstance(template, templates_lib.FlanTemplate):
+        flan = isinstance(template, templates_lib.FlanTemplate)
+        # v2's no-option text (PATTERNS_NO_OPTIONS) is rendered as it is; other templates in a
+        # no-option format have their options cleared and the input stripped.
+        cut = self.spec.options == "noopt" and not (flan and template.options_removed)
+        if cut and flan:
             values[templates_lib.OPTIONS_FIELD] = []
-        elif self.spec.options == "varied" and isinstance(template, templates_lib.FlanTemplate):
+        elif self.spec.options == "varied" and flan:
             kwargs["options_style"] = templates_lib.sample_options_style(seed, key)
         rendered = template.render(values, **kwargs)
         if rendered is None or not rendered.inputs.strip():
             return None
-        inputs = rendered.inputs.strip() if self.spec.options == "noopt" else rendered.inputs
+        inputs = rendered.inputs.strip() if cut else rendered.inputs
         targets = rendered.targets
         if self.entry.rationale_field and self.spec.kind in ("zs", "fs", "cot"):
             targets = formats.cot_target(str(fields[self.entry.rationale_field]), targets)

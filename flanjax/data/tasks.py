@@ -58,6 +58,9 @@ TRAIN_FORMATS: dict[str, render_lib.FormatSpec] = {
     "fs_varopt": render_lib.FormatSpec("fs", "varied", flan2022_facts.FEW_SHOT_NUM_SHOTS),
     "cot": render_lib.FormatSpec("cot", "opt"),
     "inv": render_lib.FormatSpec("inv", "opt"),
+    # Input inversion few-shot (v2's FS_OPT tasks of CoT-II / Dialog-II), only for entries
+    # with v2's inversion FEWSHOT_PATTERNS (FLAN_SOURCE_DIR).
+    "fs_inv": render_lib.FormatSpec("fs", "varied", flan2022_facts.FEW_SHOT_NUM_SHOTS),
 }
 EVAL_FORMATS = ("zs", "fs")
 
@@ -323,9 +326,6 @@ def _register(
     template_index: Optional[int],
     train: bool,
 ) -> None:
-    if train and spec.options in ("noopt", "varied") and entry.flan2022_templates:
-        # Flan 2022's formats render with Flan 2022's own templates (flan/v2/templates.py).
-        entry = dataclasses.replace(entry, templates=entry.flan2022_templates)
     features = output_features(entry.vocabulary)
     vocabulary = features["inputs"].vocabulary
     renderer = render_lib.Renderer(
@@ -369,6 +369,25 @@ def _register(
     )
 
 
+def format_view(entry: CatalogEntry, fmt: str) -> tuple[CatalogEntry, render_lib.FormatSpec]:
+    """The entry as training format `fmt` renders it, and the format's spec: Flan 2022's
+    formats render Flan 2022's own templates (flan/v2/templates.py, FLAN_SOURCE_DIR) where
+    the entry has them; v2's inversion patterns are already inverted (rendered zero-shot)."""
+    spec, swap = TRAIN_FORMATS[fmt], {}
+    if fmt in ("inv", "fs_inv") and entry.flan2022_inversion_templates:
+        swap = dict(templates=entry.flan2022_inversion_templates,
+                    flan2022_fewshot=entry.flan2022_inversion_fewshot)
+        spec = TRAIN_FORMATS["zs" if fmt == "inv" else fmt]
+    elif spec.kind == "zs" and spec.options == "noopt" and entry.flan2022_noopt_templates:
+        swap = dict(templates=entry.flan2022_noopt_templates)
+    elif spec.options in ("noopt", "varied") and entry.flan2022_templates:
+        swap = dict(templates=entry.flan2022_templates)
+    if not swap:
+        return entry, spec
+    # v2's CoT templates write the rationale themselves ({chain_of_thought} in the target).
+    return dataclasses.replace(entry, rationale_field=None, eval_templates=None, **swap), spec
+
+
 def train_formats(entry: CatalogEntry) -> list[str]:
     """The training formats registered for `entry` (none for an eval-only benchmark)."""
     if entry.eval_only:
@@ -382,6 +401,8 @@ def train_formats(entry: CatalogEntry) -> list[str]:
         out.append("cot")
     if entry.inversion:
         out.append("inv")
+    if entry.flan2022_inversion_fewshot:
+        out.append("fs_inv")
     return out
 
 
@@ -452,7 +473,8 @@ def register_entry_tasks(entry: CatalogEntry) -> list[str]:
     names = []
     for fmt in train_formats(entry):
         name = train_task_name(entry, fmt)
-        _register(name, entry, TRAIN_FORMATS[fmt], template_index=None, train=True)
+        view, spec = format_view(entry, fmt)
+        _register(name, view, spec, template_index=None, train=True)
         names.append(name)
     # Entries with only a train split (e.g. Flan 2022's CoT TSVs) get no eval tasks:
     # evaluating on training data would mislead.

@@ -22,12 +22,20 @@ Targets: the templates here target only `{answer}`; the chain-of-thought target
 the entry's `rationale_field`, so one set of templates serves zero-shot, few-shot and CoT
 formats.
 
+With FLAN_SOURCE_DIR (a google-research/FLAN checkout) the entries read v2's fields
+(`V2_FIELDS`, as `preprocessors.simple_cot_tsv`) and train Flan 2022 on v2's templates of
+`flan/v2/templates.py`: PATTERNS / FEWSHOT_PATTERNS "{cot|stream}_{dataset}" (whose targets
+write the rationale themselves) and "{cot|stream}_input_inversion_{dataset}" for `*_inv` and
+`*_fs_inv` (`flanjax.data.templates.flan_v2`, `tasks.format_view`). `cot_gsm8k_tfds` keeps
+the own templates.
+
 GSM8K is also on TFDS (`gsm8k`, with a test split); `cot_gsm8k_tfds` reads it. It is in
 collection `cot_tfds`, not `cot`, so the `cot` mixture counts GSM8K once (from the TSV).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from typing import Optional
@@ -36,6 +44,7 @@ from flanjax.data import sources
 from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
 from flanjax.data.catalog.registry import register_entry
+from flanjax.data.templates import flan_v2
 from flanjax.data import locations
 
 COLLECTION = "cot"
@@ -149,6 +158,22 @@ def _unescape(text: str) -> str:
     return text.replace("\\n", "\n").strip()
 
 
+# With FLAN_SOURCE_DIR, v2's templates (`flan/v2/templates.py` "cot_*" / "stream_*") read the
+# fields of v2's `preprocessors.simple_cot_tsv`.
+V2_FIELDS = ("question", "answer", "chain_of_thought")
+
+
+def preprocess_tsv_v2(raw: Example) -> Optional[Fields]:
+    """A FLAN cot_data TSV row as v2's `simple_cot_tsv` gives it: question and chain_of_thought
+    with backslash + n turned into newlines, the answer as it is; nothing stripped."""
+    cells = [raw.get(name) for name in TSV_COLUMNS]
+    if any(cell is None for cell in cells):
+        return None  # a row without three cells (v2 fails on it)
+    question, answer, rationale = (str(c) for c in cells)
+    return {"question": question.replace("\\n", "\n"), "answer": answer,
+            "chain_of_thought": rationale.replace("\\n", "\n")}
+
+
 def preprocess_tsv(raw: Example) -> Optional[Fields]:
     """A FLAN cot_data TSV row -> {question, answer, rationale}; None if a cell is empty."""
     fields = {name: _unescape(str(raw.get(name) or "")) for name in TSV_COLUMNS}
@@ -187,7 +212,7 @@ def tsv_entry(dataset: str, data_dir: Optional[str] = None) -> CatalogEntry:
     kinds = {name: (kind, rows) for name, kind, rows in DATASETS}
     kind, rows = kinds[dataset]
     path = os.path.join(data_dir or default_data_dir(), f"{dataset}_train.tsv")
-    return CatalogEntry(
+    entry = CatalogEntry(
         name=f"cot_{dataset}",
         collection=COLLECTION,
         cluster=CLUSTER,
@@ -213,6 +238,19 @@ def tsv_entry(dataset: str, data_dir: Optional[str] = None) -> CatalogEntry:
             "targets are built by formats.cot_target from the `rationale` field."
         ),
     )
+    return _with_flan_v2(entry, f"{kind}_{dataset}", f"{kind}_input_inversion_{dataset}")
+
+
+def _with_flan_v2(entry: CatalogEntry, key: str, inversion_key: str) -> CatalogEntry:
+    """With FLAN_SOURCE_DIR: v2's fields (`V2_FIELDS`) and v2's templates of `key` (the
+    task name in `flan/v2/task_configs.py` COT_TASK_CONFIGS, "{cot|stream}_{dataset}") and of
+    `inversion_key` (COT_II_TASK_CONFIGS); the entry's own templates read the same fields."""
+    v2 = flan_v2.entry_fields(entry.name, key, COLLECTION)
+    if not v2:
+        return entry
+    v2.update(flan_v2.inversion_fields(entry.name, inversion_key, COLLECTION))
+    return dataclasses.replace(entry, preprocess=preprocess_tsv_v2, fields=V2_FIELDS,
+                               rationale_field="chain_of_thought", **v2)
 
 
 def gsm8k_tfds_entry(data_dir: Optional[str] = None) -> CatalogEntry:

@@ -25,6 +25,12 @@ every host and run:
     the response is the row's own `answer` after its `question`; rows without an answer
     are skipped. FLAN instead sampled a turn inside the history of rows with turn_id > 6.
 
+With FLAN_SOURCE_DIR (a google-research/FLAN checkout) the entries also give v2's fields
+(`V2_FIELDS`: `dialog_` as `preprocessors.format_dialog` writes the turns before the response,
+`answer` the response as it is) and train Flan 2022 on v2's templates of `flan/v2/templates.py`
+(PATTERNS / FEWSHOT_PATTERNS "wiki_dialog", "qrecc", "task_master" and their
+"_input_inversion" forms; `flanjax.data.templates.flan_v2`, `tasks.format_view`).
+
 Sources: `wiki_dialog/OQ:1.0.0` and `q_re_cc:1.0.0` are TFDS builders (the data must be
 prepared in TFDS_DATA_DIR / FLANJAX_TFDS_DATA_DIR). Taskmaster has no TFDS builder: the user
 writes JSON-lines files, one Taskmaster conversation per line in its native layout
@@ -39,6 +45,8 @@ as `task_master_train*.jsonl` and `task_master_validation*.jsonl` under env
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import zlib
 from typing import Any, Callable, Optional, Sequence
@@ -47,6 +55,7 @@ from flanjax.data import sources
 from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
 from flanjax.data.catalog.registry import register_entry
+from flanjax.data.templates import flan_v2
 from flanjax.data import locations
 
 COLLECTION = "dialog"
@@ -55,6 +64,9 @@ DATA_DIR_ENV = "FLANJAX_DIALOG_DATA_DIR"
 # Placeholder: users put the Taskmaster JSONL files there or set FLANJAX_DIALOG_DATA_DIR.
 DEFAULT_DATA_DIR = "gs://YOUR_BUCKET/flanjax/dialog"
 FIELDS = ("context", "response", "speaker")
+# With FLAN_SOURCE_DIR, v2's templates (`flan/v2/templates.py` "predict_next_turn_dialog", aliased
+# as wiki_dialog / qrecc / task_master) read the fields of v2's `format_dialog`: dialog_, answer.
+V2_FIELDS = FIELDS + ("dialog_", "answer")
 SPEAKERS = ("Person A", "Person B", "Person C", "Person D")
 # FLAN caps the sampled turn at 20 (`preprocessors.wiki_dialog` / `task_master`).
 MAX_TURN_CHOICES = 20
@@ -94,42 +106,51 @@ def pick_turn(candidates: Sequence[int], key: str) -> int:
     return candidates[zlib.crc32(key.encode("utf-8")) % len(candidates)]
 
 
-def _fields(turns: Sequence[tuple[str, str]], idx: int) -> Optional[Fields]:
-    """The conversation up to turn `idx` as context, turn `idx` as response."""
+def format_dialog(turns: Sequence[str]) -> str:
+    """v2's `preprocessors.format_dialog`: "DIALOG:\n" + the turns joined by "\n- " + "\n- "."""
+    return "DIALOG:\n" + "\n- ".join(turns) + "\n- "
+
+
+def _fields(turns: Sequence[tuple[str, str]], idx: int, v2: bool = False) -> Optional[Fields]:
+    """The conversation up to turn `idx` as context, turn `idx` as response; with `v2`, also
+    v2's fields (`V2_FIELDS`: the turns as `format_dialog` writes them, the turn as it is)."""
     response = _one_line(turns[idx][1])
     if not response or idx < 1:
         return None
     context, labels = format_turns(turns[:idx])
     who = turns[idx][0]
     speaker = labels.get(who) or SPEAKERS[min(len(labels), len(SPEAKERS) - 1)]
-    return {"context": context, "response": response, "speaker": speaker}
+    out = {"context": context, "response": response, "speaker": speaker}
+    if v2:
+        out.update(dialog_=format_dialog([t for _, t in turns[:idx]]), answer=turns[idx][1])
+    return out
 
 
 def _alternating(texts: Sequence[str]) -> list[tuple[str, str]]:
     return [(str(i % 2), str(t)) for i, t in enumerate(texts)]
 
 
-def preprocess_wiki_dialog(raw: Example) -> Optional[Fields]:
+def preprocess_wiki_dialog(raw: Example, v2: bool = False) -> Optional[Fields]:
     """TFDS wiki_dialog: `utterances` alternate asker / passage-answerer after the opener."""
     turns = _alternating(list(raw.get("utterances") or [])[1:])
     candidates = [2 * k + 1 for k in range(min(len(turns) // 2, MAX_TURN_CHOICES))]
     if not candidates:
         return None
     key = str(raw.get("pid") or "") + "\n".join(t for _, t in turns)
-    return _fields(turns, pick_turn(candidates, key))
+    return _fields(turns, pick_turn(candidates, key), v2)
 
 
-def preprocess_qrecc(raw: Example) -> Optional[Fields]:
+def preprocess_qrecc(raw: Example, v2: bool = False) -> Optional[Fields]:
     """TFDS q_re_cc: history (`context`, alternating Q / A) + `question` -> `answer`."""
     answer = str(raw.get("answer") or "").strip()
     question = str(raw.get("question") or "").strip()
     if not (answer and question):
         return None
     turns = _alternating(list(raw.get("context") or []) + [question, answer])
-    return _fields(turns, len(turns) - 1)
+    return _fields(turns, len(turns) - 1, v2)
 
 
-def preprocess_task_master(raw: Example) -> Optional[Fields]:
+def preprocess_task_master(raw: Example, v2: bool = False) -> Optional[Fields]:
     """A Taskmaster conversation (`utterances` of {speaker, text}) -> one next-turn example.
 
     Also accepts FLAN's flattened layout, `text`: a list of alternating turns.
@@ -142,7 +163,7 @@ def preprocess_task_master(raw: Example) -> Optional[Fields]:
     if not candidates:
         return None
     key = str(raw.get("conversation_id") or "") + "\n".join(t for _, t in turns)
-    return _fields(turns, pick_turn(candidates, key))
+    return _fields(turns, pick_turn(candidates, key), v2)
 
 
 def default_data_dir() -> str:
@@ -156,7 +177,7 @@ def _entry(
     paper: str,
     what: str,
 ) -> CatalogEntry:
-    return CatalogEntry(
+    entry = CatalogEntry(
         name=f"dialog_{name}",
         collection=COLLECTION,
         cluster=CLUSTER,
@@ -176,6 +197,14 @@ def _entry(
         eval_split="validation",
         description=f"{paper}: {what} Next-turn prediction (context -> response).",
     )
+    # With FLAN_SOURCE_DIR: v2's templates of the task (`flan/v2/task_configs.py`
+    # DIALOG_TASK_CONFIGS[name], DIALOG_II_TASK_CONFIGS[f"{name}_input_inversion"]).
+    v2 = flan_v2.entry_fields(entry.name, name, COLLECTION)
+    if not v2:
+        return entry
+    v2.update(flan_v2.inversion_fields(entry.name, f"{name}_input_inversion", COLLECTION))
+    return dataclasses.replace(entry, preprocess=functools.partial(preprocess, v2=True),
+                               fields=V2_FIELDS, **v2)
 
 
 def entries(

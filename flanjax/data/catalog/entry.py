@@ -95,6 +95,13 @@ class CatalogEntry:
       flan2022_templates: Flan 2022's templates of this dataset (`flan/v2/templates.py`, read
         from FLAN_SOURCE_DIR), used by its Flan 2022 formats (`*_varopt`, `*_noopt`); empty:
         those formats use `templates`.
+      flan2022_noopt_templates: Flan 2022's no-option templates (v2 `PATTERNS_NO_OPTIONS`,
+        `flanjax.data.templates.flan_v2`), used by `*_zs_noopt`; empty: that format clears
+        the options of `flan2022_templates` (or `templates`) and strips the input.
+      flan2022_inversion_templates / flan2022_inversion_fewshot: v2's input-inversion
+        patterns (`PATTERNS` / `FEWSHOT_PATTERNS` of e.g. "cot_input_inversion_gsm8k"), used
+        by `*_inv` (zero-shot) and `*_fs_inv` (few-shot); empty: `*_inv` inverts the query
+        of `templates` (`formats.invert`).
       flan2022_fewshot: Flan 2022's few-shot patterns of this dataset (`FEWSHOT_PATTERNS` of
         `flan/v2/templates.py`, `flanjax.data.templates.fewshot`), used by `*_fs_varopt` /
         `*_fs_noopt` (`flanjax.data.flan2022_fewshot`); empty: those use Flan 2022's defaults.
@@ -129,6 +136,9 @@ class CatalogEntry:
     eval_templates: Optional[tuple[int, ...]] = None
     flan2022_templates: tuple[Any, ...] = ()
     flan2022_fewshot: tuple[Any, ...] = ()
+    flan2022_noopt_templates: tuple[Any, ...] = ()
+    flan2022_inversion_templates: tuple[Any, ...] = ()
+    flan2022_inversion_fewshot: tuple[Any, ...] = ()
 
     def __post_init__(self):
         if not self.templates:
@@ -225,7 +235,9 @@ def tfds_entry(
 def check_templates(entry: CatalogEntry, extra_fields: Mapping[str, Any] | None = None) -> None:
     """Fails if any template of `entry` reads a field the entry does not provide."""
     available = set(entry.fields) | set(extra_fields or ())
-    for template in (*entry.templates, *entry.flan2022_templates, *entry.flan2022_fewshot):
+    for template in (*entry.templates, *entry.flan2022_templates, *entry.flan2022_fewshot,
+                     *entry.flan2022_noopt_templates, *entry.flan2022_inversion_templates,
+                     *entry.flan2022_inversion_fewshot):
         origin = getattr(template, "origin", "")
         for field in sorted(template.fields()):
             if field not in available:

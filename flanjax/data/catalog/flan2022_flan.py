@@ -21,7 +21,7 @@ from typing import Optional
 from flanjax.data import templates
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.registry import register_entry
-from flanjax.data.templates import fewshot
+from flanjax.data.templates import flan_v2
 from flanjax.data.templates import sources as prompt_sources
 
 COLLECTION = "flan2022_flan"
@@ -98,10 +98,9 @@ def _add(name: str, cluster: str, tfds_name: str, splits: dict, preprocess, fiel
         templates=_templates(name), metric=metric, description=description,
         max_train_examples=30_000,  # the Flan submixture's cap (flan/v2/mixtures.py "FLAN")
     )
-    fewshot_patterns = fewshot.flan2022_fewshot_for(name, name, COLLECTION)
-    if fewshot_patterns:  # FLAN_SOURCE_DIR set: the templates are v2's; Flan 2022 formats too
-        entry = dataclasses.replace(entry, flan2022_templates=entry.templates,
-                                    flan2022_fewshot=fewshot_patterns)
+    v2 = flan_v2.entry_fields(name, name, COLLECTION)
+    if v2:  # FLAN_SOURCE_DIR set: the templates are v2's; Flan 2022 formats too
+        entry = dataclasses.replace(entry, **v2)
     return register_entry(entry) if register else entry
 
 

@@ -234,6 +234,16 @@ def task_name(dataset: str, subset: Optional[str], template: str) -> str:
     return re.sub(r"[^\w\d\._]+", "_", text)
 
 
+# Prefix of v2's T0 task names (`flan/v2/constants_t0.py` T0_TASK_PREFIX).
+FLAN_V2_TASK_PREFIX = "t0_task_adaptation:"
+
+
+def flan_v2_task_key(dataset: str, subset: Optional[str], template: str) -> str:
+    """v2's name of a prompted T0 task, the key of `constants_t0.T0_TRAIN_TASK_METADATA`
+    (e.g. 't0_task_adaptation:race_high_Read_the_article_and_answer_the_question_no_option_')."""
+    return FLAN_V2_TASK_PREFIX + task_name(dataset, subset, template)
+
+
 def train_size(dataset: str, subset: Optional[str]) -> int:
     """`train_size` of t-zero's `datasets.csv` (0 where the CSV leaves it empty)."""
     key = (dataset, subset)

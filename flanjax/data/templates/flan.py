@@ -160,6 +160,9 @@ class FlanTemplate:
     target_pattern: str
     options_style: OptionsStyle = FLAN2021_OPTIONS
     origin: str = ""  # the file the pattern was read from; "" for flanjax's own
+    # Flan 2022's no-options text (v2 `PATTERNS_NO_OPTIONS`, `flanjax.data.templates.flan_v2`):
+    # the options are already cut out of the pattern, so no-option formats render it verbatim.
+    options_removed: bool = False
 
     def fields(self) -> frozenset[str]:
         names = pattern_fields(self.input_pattern) | pattern_fields(self.target_pattern)

@@ -4,8 +4,9 @@ flanjax ships its own wording of every prompt. With a data setting (`flanjax.dat
 pointing at a copy of the papers' sources, the catalog uses the original prompts instead:
 
 - `FLAN_SOURCE_DIR`: a checkout of google-research/FLAN. FLAN 2021 reads `PATTERNS` of
-  `flan/templates.py` (Wei et al. 2021), the Flan 2022 Flan submixture `PATTERNS` of
-  `flan/v2/templates.py` (Longpre et al. 2023).
+  `flan/templates.py` (Wei et al. 2021); Flan 2022's Flan submixture, CoT and Dialog read
+  `PATTERNS` and `FEWSHOT_PATTERNS` of `flan/v2/templates.py` and, for zs_noopt, `PATTERNS`
+  of `flan/v2/flan_templates_branched.py` (Longpre et al. 2023; `flanjax.data.templates.flan_v2`).
 - `PROMPTSOURCE_TEMPLATES_DIR`: promptsource's `promptsource/templates` directory
   (`{dataset}/[{subset}/]templates.yaml`), for T0 (Sanh et al. 2021).
 
@@ -84,7 +85,7 @@ def _literal(node: ast.AST, path: str, numbers: bool = False) -> Any:
     node; fails on anything else."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
-    if numbers and isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if numbers and isinstance(node, ast.Constant) and type(node.value) in (int, float, bool):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e, path, numbers) for e in node.elts]

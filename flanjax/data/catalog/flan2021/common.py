@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from flanjax.data import templates
-from flanjax.data.templates import fewshot
+from flanjax.data.templates import flan_v2
 from flanjax.data.templates import sources as prompt_sources
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.registry import register_entry
@@ -136,34 +136,22 @@ def add(
     """
     key = pattern_key or name
     entry_templates = templates_for(name, key, own_patterns, flan_key or key)
-    v2_templates = flan2022_templates_for(name, key, flan_key or key)
+    # Flan 2022's templates (flan/v2/templates.py PATTERNS, PATTERNS_NO_OPTIONS,
+    # FEWSHOT_PATTERNS) under FLAN_SOURCE_DIR; {} without it.
+    v2 = flan_v2.entry_fields(name, flan_key or key, "flan2022", name=key)
     entry = tfds_entry(
         name=name, collection=COLLECTION, cluster=cluster, paper_dataset=paper_dataset,
         tfds_name=tfds_name, splits=splits, preprocess=preprocess, fields=fields,
         templates=entry_templates, metric=metric, description=description,
         max_train_examples=MAX_TRAIN_EXAMPLES,
     )
-    if v2_templates:
-        entry = dataclasses.replace(
-            entry, flan2022_templates=v2_templates,
-            flan2022_fewshot=fewshot.flan2022_fewshot_for(name, flan_key or key, "flan2022"),
-        )
+    if v2:
+        entry = dataclasses.replace(entry, **v2)
     ENTRIES.append(register_entry(entry))
     return entry
 
 
 _TEMPLATE_CACHE: dict[tuple[int, str], tuple[Any, ...]] = {}
-
-
-def flan2022_templates_for(name: str, key: str, flan_key: str) -> tuple[Any, ...]:
-    """Flan 2022's templates of entry `name` (`PATTERNS[flan_key]` of `flan/v2/templates.py`
-    under FLAN_SOURCE_DIR), or () when FLAN_SOURCE_DIR is unset."""
-    source = prompt_sources.flan_patterns(prompt_sources.FLAN_V2_TEMPLATES, "flan2022")
-    if source is None:
-        return ()
-    patterns, path = source
-    pairs = prompt_sources.require_patterns(patterns, flan_key, path, name)
-    return templates.from_flan_patterns({key: pairs}, origin=path)[key]
 
 
 def templates_for(

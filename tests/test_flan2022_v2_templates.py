@@ -1,0 +1,367 @@
+"""Flan 2022's zero-shot templates from the user's google-research/FLAN checkout
+(`flanjax.data.templates.flan_v2`): v2's PATTERNS_NO_OPTIONS for zs_noopt, and v2's CoT and
+Dialog templates (zero-shot, few-shot, input inversion). Fake `flan/v2/templates.py` and
+`flan/v2/flan_templates_branched.py` in the shape of the real files; expected text by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import textwrap
+
+import pytest
+
+from flanjax.data import locations, render, tasks
+from flanjax.data.catalog import cot, dialog, registry, t0_facts
+from flanjax.data.catalog.flan2021 import common
+from flanjax.data.templates import flan_v2, sources
+
+# Shaped like flan/v2/templates.py: the import of the branched templates, PATTERNS with v2's
+# aliases, the PATTERNS_NO_OPTIONS loop, the FewShotPattern dataclass and FEWSHOT_PATTERNS.
+V2_FILE = textwrap.dedent('''\
+    import copy
+    import dataclasses
+
+    from flan.v2 import flan_templates_branched as flan_templates
+
+    PATTERNS = {
+        "rte": [
+            ("{premise}\\n\\nQuestion with options: V2 \\"{hypothesis}\\"?\\n\\n{options_}",
+             "{answer}"),
+        ],
+        "record": [("{passage}\\n\\n{options_str}\\n\\nQ: {query}", "{answer}")],
+        # Not in FLAN Templates (flan_templates):
+        "cot_gsm8k": [
+            ("{question} Let's think first. Chain of thought:",
+             "{chain_of_thought}\\nTherefore, the answer is {answer}."),
+        ],
+        "predict_next_turn_dialog": [
+            ("What is the next dialog turn? {dialog_}", "{answer}"),
+        ],
+        "cot_stream_general_input_inversion": [
+            ("Given the following reasoning and answer, what was the question? "
+             "{chain_of_thought}\\n The answer: {answer}", "The question {question}"),
+        ],
+        "predict_next_turn_dialog_input_inversion": [
+            ("{answer}\\nThe preceding conversation:", "{dialog_}"),
+        ],
+    }
+
+    PATTERNS["wiki_dialog"] = PATTERNS["predict_next_turn_dialog"]
+    PATTERNS["task_master"] = PATTERNS["predict_next_turn_dialog"]
+    PATTERNS["qrecc"] = PATTERNS["predict_next_turn_dialog"]
+    PATTERNS["wiki_dialog_input_inversion"] = PATTERNS[
+        "predict_next_turn_dialog_input_inversion"]
+    PATTERNS["task_master_input_inversion"] = PATTERNS[
+        "predict_next_turn_dialog_input_inversion"]
+    PATTERNS["qrecc_input_inversion"] = PATTERNS[
+        "predict_next_turn_dialog_input_inversion"]
+    PATTERNS["cot_input_inversion_gsm8k"] = PATTERNS[
+        "cot_stream_general_input_inversion"]
+
+    PATTERNS_NO_OPTIONS = copy.deepcopy(PATTERNS)
+    PATTERNS_NO_OPTIONS.update(flan_templates.PATTERNS)
+    for t_name, templates in PATTERNS_NO_OPTIONS.items():
+      for ti, (in_template, out_template) in enumerate(templates):
+        PATTERNS_NO_OPTIONS[t_name][ti] = (in_template.replace(
+            "\\n\\n{options_}", "").replace("\\n{options_}", "").replace(
+                "{options_}", "").replace("\\n\\n{options_str}", ""), out_template)
+
+
+    @dataclasses.dataclass
+    class FewShotPattern:
+      inputs: str
+      targets: str
+
+
+    FEWSHOT_PATTERNS = {
+        "rte": [FewShotPattern(inputs="{premise}\\n{hypothesis}\\n{options_}",
+                               targets="{answer}")],
+        "cot_gsm8k": [
+            FewShotPattern(
+                inputs="{question}",
+                targets="{chain_of_thought} The answer is {answer}.",
+                x_y_delimiter="\\n",
+                example_separator="\\n\\n",
+                inputs_prefix="Q: ",
+                targets_prefix="A: ",
+                in_template_mix=False),
+        ],
+        "cot_input_inversion_gsm8k": [
+            FewShotPattern(
+                inputs="Answer: {answer}\\nReasoning: {chain_of_thought}",
+                targets="{question}",
+                targets_prefix="Question: ",
+                x_y_delimiter="\\n",
+                example_separator="\\n\\n",
+                in_template_mix=False),
+        ],
+        "predict_next_turn_dialog": [
+            FewShotPattern(inputs="{dialog_} ", targets="{answer}", in_template_mix=False),
+        ],
+        "predict_next_turn_dialog_input_inversion": [
+            FewShotPattern(inputs="{answer}", targets="{dialog_}", in_template_mix=False),
+        ],
+    }
+    FEWSHOT_PATTERNS["wiki_dialog"] = FEWSHOT_PATTERNS["predict_next_turn_dialog"]
+    FEWSHOT_PATTERNS["task_master"] = FEWSHOT_PATTERNS["predict_next_turn_dialog"]
+    FEWSHOT_PATTERNS["qrecc"] = FEWSHOT_PATTERNS["predict_next_turn_dialog"]
+    FEWSHOT_PATTERNS["wiki_dialog_input_inversion"] = FEWSHOT_PATTERNS[
+        "predict_next_turn_dialog_input_inversion"]
+    FEWSHOT_PATTERNS["task_master_input_inversion"] = FEWSHOT_PATTERNS[
+        "predict_next_turn_dialog_input_inversion"]
+    FEWSHOT_PATTERNS["qrecc_input_inversion"] = FEWSHOT_PATTERNS[
+        "predict_next_turn_dialog_input_inversion"]
+    ''')
+
+# flan/v2/flan_templates_branched.py (the original FLAN templates): rte with `{options_}` in
+# the middle of the input and at its end.
+BRANCHED_FILE = textwrap.dedent('''\
+    """Templates of the original FLAN."""
+
+    PATTERNS = {
+        "rte": [
+            ("{premise}\\n{options_}\\nIs \\"{hypothesis}\\" true? {options_}", "{answer}"),
+        ],
+    }
+    ''')
+
+
+def _tree(tmp_path, v2: str = V2_FILE) -> str:
+    root = tmp_path / "FLAN"
+    (root / "flan" / "v2").mkdir(parents=True)
+    (root / "flan" / "templates.py").write_text('PATTERNS = {"rte": [("V1 {premise}", "{answer}")]}\n')
+    (root / "flan" / "v2" / "templates.py").write_text(v2)
+    (root / "flan" / "v2" / "flan_templates_branched.py").write_text(BRANCHED_FILE)
+    return str(root)
+
+
+pytestmark = pytest.mark.usefixtures("keep_prompt_record")  # conftest: fake sources leave no record
+
+
+@pytest.fixture(autouse=True)
+def _keep_catalog():
+    saved, listed = dict(registry._ENTRIES), list(common.ENTRIES)  # pylint: disable=protected-access
+    yield
+    registry._ENTRIES.clear()  # pylint: disable=protected-access
+    registry._ENTRIES.update(saved)  # pylint: disable=protected-access
+    common.ENTRIES[:] = listed
+
+
+@pytest.fixture
+def flan_dir(tmp_path):
+    root = _tree(tmp_path)
+    locations.configure({"FLAN_SOURCE_DIR": root})
+    yield root
+    locations.configure({"FLAN_SOURCE_DIR": None})
+
+
+def _v2(root: str, name: str = "templates.py") -> str:
+    return os.path.join(root, "flan", "v2", name)
+
+
+def _render(entry, fmt, raw, pool=()):
+    view, spec = tasks.format_view(entry, fmt)
+    renderer = render.Renderer(view, spec, task_name=f"{entry.name}_{fmt}",
+                               exemplar_pool=(lambda: list(pool)) if spec.kind == "fs" else None)
+    return renderer(raw, seed=0, max_input_length=1920 if spec.kind == "fs" else None)
+
+
+# ---------------------------------------------------------- 1. zs_noopt: PATTERNS_NO_OPTIONS
+RTE = {"premise": "P", "hypothesis": "H", "options": ["yes", "no"], "answer": "yes"}
+
+
+def _rte(name: str):
+    return common.add(name, "nli", "RTE", "super_glue/rte:1.0.2", {"train": "train"},
+                      lambda r: dict(r), ("premise", "hypothesis", "options", "answer"),
+                      own_patterns={"rte": [("{premise}\n{options_}\nIs \"{hypothesis}\" true? "
+                                             "{options_}", "{answer}")]},
+                      pattern_key="rte")
+
+
+def test_zs_noopt_renders_v2_no_options_text_with_options_mid_input(flan_dir):
+    entry = _rte("rte_noopt_v2")
+    # The branched file's rte (v2 PATTERNS_NO_OPTIONS.update), "\n{options_}" then "{options_}"
+    # cut: the space before the second is kept.
+    (template,) = entry.flan2022_noopt_templates
+    assert template.input_pattern == '{premise}\nIs "{hypothesis}" true? '
+    assert template.origin == _v2(flan_dir, "flan_templates_branched.py")
+    out = _render(entry, "zs_noopt", RTE)
+    assert out["inputs"] == 'P\nIs "H" true? ' and out["targets"] == "yes"
+    # zs_varopt keeps v2's PATTERNS (with its options), not the branched text.
+    varopt = _render(entry, "zs_varopt", RTE)["inputs"]
+    assert varopt.startswith('P\n\nQuestion with options: V2 "H"?\n\n')
+    assert sources.prompt_sources()["flan2022"]["files"].keys() >= {
+        _v2(flan_dir), _v2(flan_dir, "flan_templates_branched.py")}
+
+
+def test_own_templates_keep_clearing_options_and_stripping_in_zs_noopt():
+    entry = _rte("rte_noopt_own")  # no FLAN_SOURCE_DIR: the own pattern, same text as above
+    assert entry.flan2022_noopt_templates == ()
+    # options cleared ("P\n" + "" + "\nIs ...") and the input stripped: not v2's text.
+    assert _render(entry, "zs_noopt", RTE)["inputs"] == 'P\n\nIs "H" true?'
+
+
+def test_no_options_falls_back_to_v2_patterns_and_cuts_options_str(flan_dir):
+    (template,) = flan_v2.no_options_templates_for("record_x", "record", "flan2022")
+    assert template.input_pattern == "{passage}\n\nQ: {query}"
+    assert template.origin == _v2(flan_dir) and template.options_removed
+
+
+def test_missing_branched_file_fails_naming_it(tmp_path):
+    root = _tree(tmp_path)
+    os.remove(_v2(root, "flan_templates_branched.py"))
+    locations.configure({"FLAN_SOURCE_DIR": root})
+    try:
+        with pytest.raises(sources.PromptSourceError, match="flan_templates_branched.py"):
+            _rte("rte_no_branched")
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+
+
+# ------------------------------------------------------------------- 2. CoT from v2
+ROW = {"question": "How many?\\nCount them. ", "answer": "7", "rationale": " 3 + 4\\n= 7"}
+
+
+def test_cot_entry_reads_v2_fields_and_templates(flan_dir, tmp_path):
+    entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    assert entry.fields == ("question", "answer", "chain_of_thought")
+    # v2 simple_cot_tsv: backslash-n unescaped in question and rationale; nothing stripped.
+    assert entry.fields_of(ROW) == {"question": "How many?\nCount them. ", "answer": "7",
+                                    "chain_of_thought": " 3 + 4\n= 7"}
+    assert tasks.train_formats(entry) == ["zs", "fs", "zs_noopt", "fs_noopt", "zs_varopt",
+                                          "fs_varopt", "cot", "inv", "fs_inv"]
+    out = _render(entry, "zs_varopt", ROW)
+    assert out["inputs"] == "How many?\nCount them.  Let's think first. Chain of thought:"
+    # The target is v2's (the rationale written once, by the template).
+    assert out["targets"] == " 3 + 4\n= 7\nTherefore, the answer is 7."
+    inv = _render(entry, "inv", ROW)
+    assert inv["inputs"] == ("Given the following reasoning and answer, what was the question? "
+                             " 3 + 4\n= 7\n The answer: 7")
+    assert inv["targets"] == "The question How many?\nCount them. "
+    record = sources.prompt_sources()["cot"]
+    # (the catalog, imported without FLAN_SOURCE_DIR, recorded the own prompts before)
+    assert sources.FLAN in record["prompts"].split("+") and _v2(flan_dir) in record["files"]
+
+
+def test_cot_few_shot_and_inverted_few_shot_use_v2_fewshot_patterns(flan_dir, tmp_path):
+    entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    shot = {"question": "Q0", "answer": "1", "chain_of_thought": "R0"}  # the pool holds fields
+    # x-shot (no pattern in the template mix): exemplar, separator, query; target stripped.
+    out = _render(entry, "fs_varopt", ROW, pool=[shot])
+    assert out["inputs"] == "Q: Q0\nA: R0 The answer is 1.\n\nQ: How many?\nCount them. \nA:"
+    assert out["targets"] == "3 + 4\n= 7 The answer is 7."
+    inv = _render(entry, "fs_inv", ROW, pool=[shot])
+    assert inv["inputs"] == ("Answer: 1\nReasoning: R0\nQuestion: Q0\n\n"
+                             "Answer: 7\nReasoning:  3 + 4\n= 7\nQuestion:")
+    assert inv["targets"] == "How many?\nCount them."
+
+
+def test_v2_cot_template_needing_a_field_the_entry_lacks_fails_registration(tmp_path):
+    body = V2_FILE.replace("Chain of thought:\",", "Hint: {hint}\",")
+    locations.configure({"FLAN_SOURCE_DIR": _tree(tmp_path, body)})
+    try:
+        entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+        with pytest.raises(KeyError) as e:
+            registry.register_entry(dataclasses.replace(entry, name="cot_gsm8k_hint"))
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+    text = str(e.value)
+    assert "'cot_gsm8k_hint'" in text and "'cot_gsm8k:0'" in text and "'hint'" in text
+    assert _v2(str(tmp_path / "FLAN")) in text
+
+
+def test_missing_inversion_key_fails_naming_file_and_entry(tmp_path):
+    body = V2_FILE.replace('PATTERNS["cot_input_inversion_gsm8k"] = PATTERNS[\n'
+                           '    "cot_stream_general_input_inversion"]\n', "")
+    locations.configure({"FLAN_SOURCE_DIR": _tree(tmp_path, body)})
+    try:
+        with pytest.raises(sources.PromptSourceError) as e:
+            cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+    assert "PATTERNS['cot_input_inversion_gsm8k']" in str(e.value)
+    assert "'cot_gsm8k'" in str(e.value) and _v2(str(tmp_path / "FLAN")) in str(e.value)
+
+
+# ---------------------------------------------------------------- 2. Dialog from v2
+QRECC = {"context": ["c0", "c1"], "question": "q", "answer": "a"}
+
+
+def _qrecc_entry(tmp_path):
+    return next(e for e in dialog.entries(data_dir=str(tmp_path)) if e.name == "dialog_qrecc")
+
+
+def test_dialog_entry_gives_v2_dialog_field_and_templates(flan_dir, tmp_path):
+    entry = _qrecc_entry(tmp_path)
+    fields = entry.fields_of(QRECC)
+    # v2 format_dialog: "DIALOG:\n" + turns joined by "\n- " + "\n- ".
+    assert fields["dialog_"] == "DIALOG:\nc0\n- c1\n- q\n- " and fields["answer"] == "a"
+    out = _render(entry, "zs_varopt", QRECC)
+    assert out["inputs"] == "What is the next dialog turn? DIALOG:\nc0\n- c1\n- q\n- "
+    assert out["targets"] == "a"
+    inv = _render(entry, "inv", QRECC)
+    assert inv["inputs"] == "a\nThe preceding conversation:"
+    assert inv["targets"] == "DIALOG:\nc0\n- c1\n- q\n- "
+    shot = entry.fields_of({"context": ["x"], "question": "y", "answer": "z"})
+    fs = _render(entry, "fs_varopt", QRECC, pool=[shot])
+    # exemplar "{dialog_} " + "\n\n" + "z" + "\n\n\n", then the query and its delimiter.
+    assert fs["inputs"] == "DIALOG:\nx\n- y\n-  \n\nz\n\n\nDIALOG:\nc0\n- c1\n- q\n-  \n\n"
+    record = sources.prompt_sources()["dialog"]
+    assert sources.FLAN in record["prompts"].split("+") and _v2(flan_dir) in record["files"]
+
+
+def test_without_flan_source_cot_and_dialog_keep_their_own_templates(tmp_path):
+    entry = cot.tsv_entry("gsm8k", data_dir=str(tmp_path))
+    assert entry.fields == cot.FIELDS and entry.flan2022_templates == ()
+    assert tasks.train_formats(entry) == ["zs", "fs", "cot", "inv"]
+    qrecc = _qrecc_entry(tmp_path)
+    assert qrecc.fields == dialog.FIELDS and "dialog_" not in qrecc.fields_of(QRECC)
+    assert tasks.train_formats(qrecc) == ["zs", "fs", "inv"]
+
+
+# ------------------------------------------ 3. T0-SF: v2's task type of a (dataset, prompt)
+CONSTANTS_T0 = textwrap.dedent('''\
+    """T0 constants."""
+
+    T0_TASK_PREFIX = 't0_task_adaptation:'
+    T0_TRAIN_TASK_METADATA = {
+        't0_task_adaptation:race_high_Read_the_article_and_answer_the_question_no_option_': {
+            'in_flan': False,
+            'seq_len': {
+                'max': 12,
+                'mean': 3
+            },
+            'task_type': 't0_multiple_choice_separated_options'
+        },
+        't0_task_adaptation:cos_e_v1.11_i_think': {
+            'in_flan': False,
+            'seq_len': {
+                'max': 7,
+                'mean': 1.5
+            },
+            'task_type': 't0_question_answer'
+        },
+    }
+    ''')
+
+
+def test_t0_task_type_maps_promptsource_names_to_v2_keys(flan_dir):
+    with open(os.path.join(flan_dir, "flan", "v2", "constants_t0.py"), "w") as f:
+        f.write(CONSTANTS_T0)
+    # t-zero's task name: dataset, subset and prompt name, runs of other characters -> "_".
+    key = t0_facts.flan_v2_task_key("race", "high",
+                                    "Read the article and answer the question (no option)")
+    assert key == "t0_task_adaptation:race_high_Read_the_article_and_answer_the_question_no_option_"
+    assert flan_v2.t0_task_type("t0_race_high", key) == "t0_multiple_choice_separated_options"
+    assert flan_v2.t0_task_type(
+        "t0_commonsense_qa", t0_facts.flan_v2_task_key("cos_e", "v1.11", "i_think")
+    ) == "t0_question_answer"
+    with pytest.raises(sources.PromptSourceError) as e:
+        flan_v2.t0_task_type("t0_race_high", t0_facts.flan_v2_task_key("race", "high", "new one"))
+    assert "T0_TRAIN_TASK_METADATA['t0_task_adaptation:race_high_new_one']" in str(e.value)
+    assert "'t0_race_high'" in str(e.value) and _v2(flan_dir, "constants_t0.py") in str(e.value)
+
+
+def test_t0_task_type_is_empty_without_flan_source():
+    assert flan_v2.t0_task_type("t0_race_high", "t0_task_adaptation:x") == ""
