@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -63,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except gin_utils.GinError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.compile and not os.environ.get(_IN_CHILD):
+        return _compile_in_child(list(sys.argv[1:] if argv is None else argv), args)
     if args.compile_all:
         from flanjax.planner import table
 
@@ -85,6 +88,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         gin.clear_config()
+
+
+_IN_CHILD = "FLANJAX_PLAN_COMPILING"
+_CRASH_RE = re.compile(r"^(?:\*\*\* )?(SIG[A-Z]+.*?)(?: \(see .*)?(?: received by PID.*)?$|^PC: @\s+\S+\s+\S+\s+(.*)$")
+
+
+def crash_summary(stderr: str, signal_number: int) -> str:
+    """One line for a compiler process killed by a signal: the signal and where it died."""
+    what, where = f"signal {signal_number}", ""
+    for line in stderr.splitlines():
+        m = _CRASH_RE.match(line.strip())
+        if m and m.group(1) and what.startswith("signal"):
+            what = m.group(1).strip()
+        elif m and m.group(2) and not where:
+            where = m.group(2).strip()
+    return (f"XLA's TPU compiler crashed ({what}{' in ' + where if where else ''}); the recipe "
+            "was not checked. A different microbatch split or remat policy compiles other "
+            "programs (docs/tpu.md lists the ones known to crash libtpu)")
+
+
+def _compile_in_child(argv: list[str], args: argparse.Namespace) -> int:
+    """`--compile` in a child process: libtpu's compiler can die of a signal (a stack
+    overflow in its convolution tiling was seen), which no Python handler can catch; the
+    parent then says so in one line (and one JSON line with --json) instead of a C++ dump."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as err_file:
+        proc = subprocess.Popen([sys.executable, "-m", "flanjax.plan", *argv],
+                                env=dict(os.environ, **{_IN_CHILD: "1"}), stdout=subprocess.PIPE,
+                                stderr=err_file, text=True)
+        for line in proc.stdout:  # streamed: the compile's progress shows as it comes
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        proc.wait()
+        err_file.seek(0)
+        err = err_file.read()
+    if proc.returncode >= 0:
+        sys.stderr.write(err)
+        return proc.returncode
+    message = crash_summary(err, -proc.returncode)
+    print(f"error: {message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"topology": args.topology, "fits": False, "bytes_per_chip": None,
+                          "error": message, "compiler_crashed": True}, sort_keys=True))
+    return 2
 
 
 def _compile(args: argparse.Namespace) -> int:

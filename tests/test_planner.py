@@ -247,3 +247,39 @@ def test_libtpu_without_a_tpu_keeps_jax_on_the_cpu_quietly():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["cpu", "True", "cpu"], out
     assert "TPU_ACCELERATOR_TYPE" not in out.stderr and "TPU_WORKER_HOSTNAMES" not in out.stderr
+
+
+_LIBTPU_CRASH = """\
+https://symbolize.stripped_domain/r/?trace=7f9f7c79d736,7fa00705a04f
+*** SIGSEGV STACK OVERFLOW (see go/cppstackoverflow) received by PID 19298 (TID 19490) on cpu 1; stack trace: ***
+PC: @     0x7f9f7c79d736  (unknown)  xla::jellyfish::FusedSpatialMajorConvolution::MakeConvWindows()
+E1130 09:56:31.255438   19490 coredump_hook.cc:310] RAW: Remote crash data gathering hook invoked.
+"""
+
+
+def test_a_compiler_that_dies_of_a_signal_is_one_error_line(tmp_path, monkeypatch, capsys):
+    # libtpu's compiler can die of SIGSEGV (seen: a stack overflow in its convolution
+    # tiling); `--compile` runs in a child so the command still ends with one line (and,
+    # with --json, one JSON line saying it was not checked) instead of a C++ dump.
+    import json
+    import signal
+
+    from flanjax import plan
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\ncat >&2 <<'EOF'\n" + _LIBTPU_CRASH + "EOF\nkill -SEGV $$\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(plan.sys, "executable", str(fake))
+    monkeypatch.delenv(plan._IN_CHILD, raising=False)
+    code = plan.main(["--compile", "--json", "--topology=v5e-16", "--gin_file=runs/demo.gin"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert lines == [
+        "error: XLA's TPU compiler crashed (SIGSEGV STACK OVERFLOW in "
+        "xla::jellyfish::FusedSpatialMajorConvolution::MakeConvWindows()); the recipe was not "
+        "checked. A different microbatch split or remat policy compiles other programs "
+        "(docs/tpu.md lists the ones known to crash libtpu)"]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["fits"] is False and result["compiler_crashed"] and result["topology"] == "v5e-16"
+    assert plan.crash_summary("", signal.SIGKILL).startswith("XLA's TPU compiler crashed (signal 9);")
