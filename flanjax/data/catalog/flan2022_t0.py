@@ -72,6 +72,7 @@ def entry_fields(entry: str, prompts: Sequence[Any]) -> dict[str, Any]:
     dataset, subset = t0_facts.PROMPTSOURCE_DATASETS[entry]
     if not active() or (dataset, subset) not in flan2022_facts.T0_SF_DATASETS:
         return {}
+    sources.record(COLLECTION, sources.FLAN, sources.flan_source_file(flan_v2.FLAN_V2_CONSTANTS_T0))
     by_type: dict[str, dict[str, tuple[Any, ...]]] = {}
     zero_shot, no_options, few_shot = [], [], []
     for prompt in prompts:
