@@ -143,7 +143,8 @@ pytestmark = pytest.mark.usefixtures("keep_prompt_record")  # conftest: fake sou
 
 @pytest.fixture(autouse=True)
 def _keep_catalog():
-    counts, entries = dict(t0.NUM_SOURCE_PROMPTS), dict(registry._ENTRIES)  # pylint: disable=protected-access
+    counts = dict(t0.NUM_SOURCE_PROMPTS)
+    entries = dict(registry._ENTRIES)  # pylint: disable=protected-access
     yield
     t0.NUM_SOURCE_PROMPTS.clear()
     t0.NUM_SOURCE_PROMPTS.update(counts)
@@ -175,7 +176,8 @@ ZERO_SHOT = {
     "t0_multiple_choice": (
         "Answer this. Read the article. Article: Tom went home. Question: Where did he go?\n",
         "bighouse"),
-    "t0_question_answer": ("Answer this. Write a question about: Tom went home.\n", "Wheredid he go?"),
+    "t0_question_answer": ("Answer this. Write a question about: Tom went home.\n",
+                           "Wheredid he go?"),
 }
 # Few-shot (x-shot): the exemplar through the query's prompt, in the query's pattern.
 FEW_SHOT = {
@@ -323,5 +325,6 @@ def test_nothing_changes_unless_both_sources_are_set(tmp_path, unset):
                               t0_plus._RACE, t0.passthrough, rank=False)  # pylint: disable=protected-access
     finally:
         locations.configure({"FLAN_SOURCE_DIR": None, "PROMPTSOURCE_TEMPLATES_DIR": None})
-    assert entry.flan2022_templates == entry.flan2022_noopt_templates == entry.flan2022_fewshot == ()
+    assert entry.flan2022_templates == entry.flan2022_noopt_templates == ()
+    assert entry.flan2022_fewshot == ()
     assert tasks.train_formats(entry) == ["zs", "fs"]

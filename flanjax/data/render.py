@@ -202,7 +202,8 @@ class Renderer:
         if self.template_index is not None:
             return self.template_index
         if self._groups:
-            group = self._groups[stable_int(seed, self.task_name, "prompt", key) % len(self._groups)]
+            groups = self._groups
+            group = groups[stable_int(seed, self.task_name, "prompt", key) % len(groups)]
             return group[stable_int(seed, self.task_name, key) % len(group)]
         return self._candidates[stable_int(seed, self.task_name, key) % len(self._candidates)]
 

@@ -32,7 +32,7 @@ SCORE_EVAL = "_score_eval"  # flan/v2/task_configs.py: `if "_score_eval" in subt
 
 def active() -> bool:
     """Whether T0-SF is composed as v2 does: both prompt sources are set."""
-    return bool(locations.get("FLAN_SOURCE_DIR")) and bool(locations.get("PROMPTSOURCE_TEMPLATES_DIR"))
+    return all(locations.get(s) for s in ("FLAN_SOURCE_DIR", "PROMPTSOURCE_TEMPLATES_DIR"))
 
 
 def _check_fields(entry: str, key: str, task_type: str, name: str, origin: str,
@@ -55,7 +55,8 @@ def _patterns(entry: str, key: str, task_type: str) -> dict[str, tuple[Any, ...]
         _check_fields(entry, key, task_type, t.name, t.origin, (t.input_pattern, t.target_pattern))
     for p in fs:
         outer = p.input_pattern.format(final_suffix=p.final_suffix)
-        _check_fields(entry, key, task_type, p.name, p.origin, (p.combined_inputs, p.targets, outer))
+        _check_fields(entry, key, task_type, p.name, p.origin,
+                      (p.combined_inputs, p.targets, outer))
     return {"zs": zs, "noopt": noopt, "fs": fs}
 
 
