@@ -328,3 +328,19 @@ def test_nothing_changes_unless_both_sources_are_set(tmp_path, unset):
     assert entry.flan2022_templates == entry.flan2022_noopt_templates == ()
     assert entry.flan2022_fewshot == ()
     assert tasks.train_formats(entry) == ["zs", "fs"]
+
+
+def test_t0_submixture_caps_each_prompt_as_v2(tmp_path, monkeypatch):
+    # v2 mixes one task per prompt, each at min(20,000, size) (mixtures_utils.register_mixture);
+    # the wrapped entry's task stands for its 3 prompts (not the in_flan one).
+    from flanjax.data import mixtures  # pylint: disable=g-import-not-at-top
+
+    entry = registry.register_entry(dataclasses.replace(_race_high(tmp_path), name="t0_race_sf"))
+    assert flan2022_t0.num_prompt_tasks(entry) == 3
+    ((name, rate),) = mixtures._capped(  # pylint: disable=protected-access
+        "t0", lambda c: True, [("zs", "opt")], 20_000, select=lambda e: e.name == "t0_race_sf")
+    assert name == "t0_race_sf_zs_varopt"
+    monkeypatch.setattr(mixtures, "num_train_examples", lambda task, split="train": 62_445)
+    assert rate(None) == 3 * 20_000
+    monkeypatch.setattr(mixtures, "num_train_examples", lambda task, split="train": 5_000)
+    assert rate(None) == 3 * 5_000

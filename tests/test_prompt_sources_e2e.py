@@ -122,6 +122,8 @@ print(json.dumps({
     "race_types": flan2022_t0.task_types(catalog.get_entry("t0_race_high")),
     "race_v2": [t.name for t in catalog.get_entry("t0_race_high").flan2022_templates],
     "t0_zsopt": sorted(seqio.get_mixture_or_task("t0_zsopt").rate_per_task_name),
+    "race_scale": seqio.get_mixture_or_task("t0_zsopt").rate_per_task_name[
+        "t0_race_high_zs_varopt"].keywords["scale"],
     "t0_fsnoopt": sorted(seqio.get_mixture_or_task("t0_fsnoopt").rate_per_task_name),
     "sources": sources.prompt_sources(),
 }))
@@ -178,6 +180,7 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     assert list(got["race_types"]) == race
     assert got["race_types"][race[-1]] == "t0_multiple_choice_separated_options"
     assert got["race_v2"][-1] == f"t0_multiple_choice_separated_options:0|{race[-1]}"
+    assert got["race_scale"] == len(race)  # v2 caps each prompt's task on its own
     # generation entries of T0-SF (adversarial_qa) train Flan 2022's formats too; T0 datasets
     # in FLAN (imdb) are not in T0-SF.
     assert {"t0_race_high_zs_varopt", "t0_adversarial_qa_dbert_zs_varopt"} <= set(got["t0_zsopt"])

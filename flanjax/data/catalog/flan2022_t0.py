@@ -100,6 +100,13 @@ def entry_fields(entry: str, prompts: Sequence[Any]) -> dict[str, Any]:
                 flan2022_fewshot=tuple(few_shot))
 
 
+def num_prompt_tasks(entry: Any) -> int:
+    """How many of v2's T0 tasks (one per prompt, each capped on its own in the T0
+    submixture: `flan/v2/mixtures_utils.py` `register_mixture`, min(mix_ex_cap, size)) an entry
+    stands for: its wrapped prompts; 1 for any other entry."""
+    return sum(isinstance(g, t0_sf.T0SFFewShot) for g in entry.flan2022_fewshot) or 1
+
+
 def task_types(entry: Any) -> dict[str, str]:
     """{prompt name: v2 task type} of an entry's T0-SF few-shot groups (for inspection)."""
     return {g.prompt.name: g.task_type for g in entry.flan2022_fewshot
