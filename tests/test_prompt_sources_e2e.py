@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from flanjax.data import catalog
-from flanjax.data.catalog import cot, flan2021, flan2022_flan, t0, t0_facts
+from flanjax.data.catalog import cot, flan2021, flan2022_facts, flan2022_flan, t0, t0_facts, t0_plus
 from tests._train_helpers import subprocess_env
 from tests.test_prompt_sources import _template_yaml, _yaml
 
@@ -41,19 +41,46 @@ def _write_flan_tree(root: str) -> None:
     for name in ("wiki_dialog", "qrecc", "task_master"):
         v2[name] = [("V2|{dialog_}", "{answer}")]
         v2[f"{name}_input_inversion"] = [("V2|{answer}", "{dialog_}")]
+    # T0-SF's task types (t0_multiple_choice: an alias in PATTERNS, its own FEWSHOT_PATTERNS).
+    v2["t0_question_answer"] = [("V2|{question}\nA:", "{answer}")]
+    v2["t0_multiple_choice_separated_options"] = [("V2|{question}\n{options_}", "{answer}")]
+    fewshot_only = {"t0_multiple_choice": [("MC|{question}", "{answer}")]}
     # and FEWSHOT_PATTERNS as v2 writes it: FewShotPattern(...) calls, then aliases.
     fewshot = ", ".join(
         f"{k!r}: [" + ", ".join(f"FewShotPattern(inputs={'FS|' + i!r}, targets={t!r}, "
                                 f"x_y_delimiter='\\n')" for i, t in v) + "]"
-        for k, v in v2.items())
+        for k, v in {**v2, **fewshot_only}.items())
     with open(os.path.join(root, "flan", "v2", "templates.py"), "w") as f:
         f.write(f"import copy\nPATTERNS = {v2!r}\nPATTERNS['rte'] = PATTERNS['cb']\n"
+                "PATTERNS['t0_multiple_choice'] = PATTERNS['t0_question_answer']\n"
                 f"FEWSHOT_PATTERNS = {{{fewshot}}}\n"
                 "FEWSHOT_PATTERNS['rte'] = FEWSHOT_PATTERNS['cb']\n")
     # flan/v2/flan_templates_branched.py: the original FLAN templates (PATTERNS_NO_OPTIONS).
     branched = dict(patterns, rte=[("BR|{premise}\n{options_}", "{answer}")])
     with open(os.path.join(root, "flan", "v2", "flan_templates_branched.py"), "w") as f:
         f.write(f"PATTERNS = {branched!r}\n")
+    # flan/v2/constants_t0.py: every T0-SF prompt's task type (multiple choice where the
+    # prompt has answer choices; race/high's last prompt with separated options).
+    metadata = {}
+    for e in catalog.entries_in("t0"):
+        dataset, subset = t0_facts.PROMPTSOURCE_DATASETS[e.name]
+        if (dataset, subset) in flan2022_facts.T0_SF_DATASETS:
+            for i, (name, template) in enumerate(_prompts(e)):
+                kind = "t0_multiple_choice" if template.answer_choices else "t0_question_answer"
+                if e.name == "t0_race_high" and i == len(_prompts(e)) - 1:
+                    kind = "t0_multiple_choice_separated_options"
+                metadata[t0_facts.flan_v2_task_key(dataset, subset, name)] = {
+                    "in_flan": False, "seq_len": {"max": 9, "mean": 2.5}, "task_type": kind}
+    with open(os.path.join(root, "flan", "v2", "constants_t0.py"), "w") as f:
+        f.write(f"T0_TASK_PREFIX = 't0_task_adaptation:'\nT0_TRAIN_TASK_METADATA = {metadata!r}\n")
+
+
+def _prompts(entry) -> list:
+    """(name, own template) of each prompt the fake promptsource file of `entry` holds."""
+    own = entry.templates
+    dataset, subset = t0_facts.PROMPTSOURCE_DATASETS[entry.name]
+    names = t0_facts.EVAL_TEMPLATES.get((dataset, subset), [t.name for t in own])
+    return [(n, own[i % len(own)]) for i, n in enumerate(names)]
 
 
 def _write_promptsource_tree(root: str) -> None:
@@ -61,12 +88,9 @@ def _write_promptsource_tree(root: str) -> None:
         dataset, subset = t0_facts.PROMPTSOURCE_DATASETS[e.name]
         folder = os.path.join(root, dataset, *([subset] if subset else []))
         os.makedirs(folder, exist_ok=True)
-        own = e.templates
-        names = t0_facts.EVAL_TEMPLATES.get((dataset, subset), [t.name for t in own])
-        body = [_template_yaml(n, own[i % len(own)].jinja, own[i % len(own)].answer_choices)
-                for i, n in enumerate(names)]
+        body = [_template_yaml(n, t.jinja, t.answer_choices) for n, t in _prompts(e)]
         if dataset == "gigaword":  # t-zero's blacklisted `gigaword_summarize_`
-            body.append(_template_yaml("summarize!", own[0].jinja))
+            body.append(_template_yaml("summarize!", e.templates[0].jinja))
         with open(os.path.join(folder, "templates.yaml"), "w") as f:
             f.write(_yaml(dataset, subset, body))
 
@@ -76,6 +100,7 @@ import json
 import seqio
 import flanjax.data.mixtures
 from flanjax.data import catalog, tasks
+from flanjax.data.catalog import flan2022_t0
 from flanjax.data.templates import sources
 mix = seqio.get_mixture_or_task("t0")
 rates = {t.name: mix.get_rate(t) for t in mix.tasks}
@@ -94,6 +119,12 @@ print(json.dumps({
     "gigaword_rate": rates["t0_gigaword_zs"],
     "gigaword_templates": [t.name for t in catalog.get_entry("t0_gigaword").templates],
     "rte_eval": tasks.eval_task_names(catalog.get_entry("t0_super_glue_rte")),
+    "race_types": flan2022_t0.task_types(catalog.get_entry("t0_race_high")),
+    "race_v2": [t.name for t in catalog.get_entry("t0_race_high").flan2022_templates],
+    "t0_zsopt": sorted(seqio.get_mixture_or_task("t0_zsopt").rate_per_task_name),
+    "race_scale": seqio.get_mixture_or_task("t0_zsopt").rate_per_task_name[
+        "t0_race_high_zs_varopt"].keywords["scale"],
+    "t0_fsnoopt": sorted(seqio.get_mixture_or_task("t0_fsnoopt").rate_per_task_name),
     "sources": sources.prompt_sources(),
 }))
 """
@@ -138,6 +169,20 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     assert "cot_gsm8k_fs_inv" in got["cot_ii_fs"] and "cot_gsm8k_fs_varopt" not in got["cot_ii_fs"]
     assert got["dialog_zsopt"] == ["dialog_ii", "dialog_zsopt_base"]
     assert got["sources"]["cot"]["prompts"] == got["sources"]["dialog"]["prompts"] == "google-research/FLAN"
-    assert got["sources"]["t0"]["prompts"] == "promptsource"
-    assert len(got["sources"]["t0"]["files"]) == len({
+    # T0-SF: promptsource prompts wrapped in v2's patterns of their constants_t0 task type.
+    assert got["sources"]["t0"]["prompts"] == "promptsource+google-research/FLAN"
+    v2_files = [os.path.join(flan_root, "flan", "v2", n)
+                for n in ("constants_t0.py", "flan_templates_branched.py", "templates.py")]
+    assert sorted(f for f in got["sources"]["t0"]["files"] if not f.endswith(".yaml")) == v2_files
+    assert len(got["sources"]["t0"]["files"]) == len(v2_files) + len({
         t0_facts.PROMPTSOURCE_DATASETS[e.name] for e in catalog.entries_in("t0")})
+    race = [n for n, _ in _prompts(next(e for e in t0_plus.ENTRIES if e.name == "t0_race_high"))]
+    assert list(got["race_types"]) == race
+    assert got["race_types"][race[-1]] == "t0_multiple_choice_separated_options"
+    assert got["race_v2"][-1] == f"t0_multiple_choice_separated_options:0|{race[-1]}"
+    assert got["race_scale"] == len(race)  # v2 caps each prompt's task on its own
+    # generation entries of T0-SF (adversarial_qa) train Flan 2022's formats too; T0 datasets
+    # in FLAN (imdb) are not in T0-SF.
+    assert {"t0_race_high_zs_varopt", "t0_adversarial_qa_dbert_zs_varopt"} <= set(got["t0_zsopt"])
+    assert "t0_adversarial_qa_dbert_fs_noopt" in got["t0_fsnoopt"]
+    assert not any(t.startswith("t0_imdb") for t in got["t0_zsopt"])

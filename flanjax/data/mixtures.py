@@ -31,7 +31,7 @@ from flanjax.data import sni_eval
 from flanjax.data import tasks as tasks_lib
 from flanjax.data.catalog import flan2021 as flan2021_catalog
 from flanjax.data.catalog import t0 as t0_catalog
-from flanjax.data.catalog import flan2022_facts, t0_facts
+from flanjax.data.catalog import flan2022_facts, flan2022_t0, t0_facts
 from flanjax.data.catalog.entry import CatalogEntry
 
 # FLAN 2021 (Wei et al. 2021, Section 2.3 and `flan/mixtures.py`): examples-proportional
@@ -145,7 +145,10 @@ def _capped(collection: str, keep: Keep, formats: Sequence[tuple[str, str]], cap
     out = []
     for base, options in formats:
         for e in entries:
-            out.append((f"{e.name}_{_fmt(e, base, options)}", functools.partial(capped_rate, maximum=cap)))
+            # A wrapped T0-SF entry stands for v2's tasks of its prompts, each capped alone.
+            k = flan2022_t0.num_prompt_tasks(e)
+            rate = functools.partial(capped_rate, maximum=cap, **({"scale": float(k)} if k > 1 else {}))
+            out.append((f"{e.name}_{_fmt(e, base, options)}", rate))
     for fmt, scale in extra:
         for e in entries:
             if fmt in ("inv", "fs_inv") and not e.inversion:

@@ -129,6 +129,18 @@ def _candidate_indices(entry: CatalogEntry, spec: FormatSpec) -> list[int]:
     return idx
 
 
+def _prompt_groups(templates: Sequence[Any], candidates: Sequence[int]) -> list[list[int]]:
+    """`candidates` grouped by the prompt their template wraps (`prompt` attribute, T0-SF's
+    `templates.t0_sf.T0SFTemplate`), in order; [] when no template wraps a prompt."""
+    groups: dict[str, list[int]] = {}
+    for i in candidates:
+        prompt = getattr(templates[i], "prompt", None)
+        if prompt is None:
+            return []
+        groups.setdefault(prompt.name, []).append(i)
+    return list(groups.values())
+
+
 def _choices_in_prompt(template: Any) -> bool:
     meta = getattr(template, "metadata", None)
     if isinstance(meta, Mapping):
@@ -173,6 +185,9 @@ class Renderer:
         self._pool_fn = exemplar_pool
         self.length_fn = length_fn
         self._candidates = _candidate_indices(entry, spec)
+        # Templates that wrap a prompt (Flan 2022's T0-SF: one per prompt and v2 pattern) are
+        # drawn prompt first, uniformly, then a pattern of that prompt.
+        self._groups = _prompt_groups(entry.templates, self._candidates)
         # Flan 2022's few-shot training formats with v2's FEWSHOT_PATTERNS (fs_varopt, fs_noopt).
         self._v2_patterns: tuple[Any, ...] = ()
         if spec.kind == "fs" and spec.options in ("noopt", "varied") and entry.flan2022_fewshot:
@@ -186,6 +201,10 @@ class Renderer:
     def choose_template(self, seed: int, key: str) -> int:
         if self.template_index is not None:
             return self.template_index
+        if self._groups:
+            groups = self._groups
+            group = groups[stable_int(seed, self.task_name, "prompt", key) % len(groups)]
+            return group[stable_int(seed, self.task_name, key) % len(group)]
         return self._candidates[stable_int(seed, self.task_name, key) % len(self._candidates)]
 
     def render_fields(
@@ -349,12 +368,22 @@ class Renderer:
         self, fields: Fields, key: str, seed: int, max_input_length: Optional[int]
     ) -> Optional[dict[str, Any]]:
         """v2's few-shot example (`flanjax.data.flan2022_fewshot`), or None (counted)."""
-        patterns = self._v2_patterns
+        patterns, prompt_id = self._v2_patterns, ""
+        if hasattr(patterns[0], "fill"):
+            # T0-SF: one group per promptsource prompt, drawn first, uniformly; the query and
+            # its exemplars go through that prompt, in its task type's patterns.
+            group = patterns[stable_int(seed, self.task_name, "prompt", key) % len(patterns)]
+            patterns, group_fill = group.patterns, group.fill
+            prompt_id = "_" + template_id(group.prompt, 0)
+        else:
+            group_fill = None
         variant = flan2022_fewshot.variant_of(
             patterns, self.spec.options == "noopt", seed=seed, task=self.task_name, key=key
         )
 
         def fill(pattern: Any, values: Fields) -> Optional[templates_lib.Rendered]:
+            if group_fill is not None:
+                return group_fill(pattern, values)
             # v2's few-shot tasks format options deterministically (prep.format_options).
             rendered = pattern.template().render(dict(values))
             return rendered if rendered is not None and rendered.inputs.strip() else None
@@ -368,7 +397,7 @@ class Renderer:
             count_skip(self.task_name, why)
             return None
         pattern = out.pop("pattern")
-        out["template_id"] = template_id(pattern, patterns.index(pattern))
+        out["template_id"] = template_id(pattern, patterns.index(pattern)) + prompt_id
         out["references"] = self.references(fields, out["targets"])
         return out
 

@@ -105,6 +105,8 @@ class CatalogEntry:
       flan2022_fewshot: Flan 2022's few-shot patterns of this dataset (`FEWSHOT_PATTERNS` of
         `flan/v2/templates.py`, `flanjax.data.templates.fewshot`), used by `*_fs_varopt` /
         `*_fs_noopt` (`flanjax.data.flan2022_fewshot`); empty: those use Flan 2022's defaults.
+        For T0-SF, one `templates.t0_sf.T0SFFewShot` per prompt (its type's patterns), and
+        `flan2022_templates` one `T0SFTemplate` per (prompt, v2 pattern).
       eval_templates: indices into `templates` of those evaluation runs (T0 evaluates the
         prompts of t-zero's `evaluation/template_list.py`); None: every template. Training
         samples from all of `templates`.

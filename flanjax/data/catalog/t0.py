@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from flanjax.data import sources
 from flanjax.data.templates.promptsource import PromptsourceTemplate, load_promptsource_yaml
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
-from flanjax.data.catalog import t0_facts
+from flanjax.data.catalog import flan2022_t0, t0_facts
 from flanjax.data.catalog.registry import register_entry
 from flanjax.data.templates import sources as prompt_sources
 from flanjax.data import locations
@@ -250,6 +250,8 @@ def _entry(
         eval_split=eval_split,
         has_options=rank,
         description=f"T0 {cluster}: {source.describe()}",
+        # Flan 2022's T0-SF: the prompts wrapped in v2's task-type patterns (both sources set).
+        **flan2022_t0.entry_fields(name, prompts.templates),
     )
 
 

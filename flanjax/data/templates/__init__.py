@@ -3,6 +3,7 @@
 - `flan`: FLAN's `(input_pattern, target_pattern)` pairs (Wei et al. 2021, `flan/templates.py`)
   with `{options_}` and Flan 2022's option styles.
 - `promptsource`: promptsource `templates.yaml` files (Bach et al. 2022), Jinja with `|||`.
+- `t0_sf`: Flan 2022's T0-SF, a promptsource prompt wrapped in v2's patterns of its task type.
 - Super-NaturalInstructions' definition + examples encoding lives with its task reader in
   `flanjax.data.sni`.
 

@@ -94,13 +94,13 @@ T0_TASK_TYPES = ("t0_question_answer", "t0_multiple_choice", "t0_multiple_choice
 _T0_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-def t0_task_type(entry: str, key: str) -> str:
-    """`T0_TRAIN_TASK_METADATA[key]["task_type"]` of `flan/v2/constants_t0.py` under
-    FLAN_SOURCE_DIR ("" when unset), `key` being v2's T0 task name
-    ("t0_task_adaptation:{t-zero task name}"). Fails naming the file and key."""
+def t0_task_metadata(entry: str, key: str) -> dict[str, Any]:
+    """`T0_TRAIN_TASK_METADATA[key]` of `flan/v2/constants_t0.py` under FLAN_SOURCE_DIR ({}
+    when unset), `key` being v2's T0 task name ("t0_task_adaptation:{t-zero task name}").
+    Fails naming the file, the key and the entry."""
     path = sources.flan_source_file(FLAN_V2_CONSTANTS_T0)
     if path is None:
-        return ""
+        return {}
     cache_key = (os.path.abspath(path), sources.file_sha256(path))
     if cache_key not in _T0_CACHE:
         _T0_CACHE[cache_key] = sources.read_literal(path, T0_METADATA_SYMBOL)
@@ -117,4 +117,9 @@ def t0_task_type(entry: str, key: str) -> str:
             f"{path}: {T0_METADATA_SYMBOL}[{key!r}]['task_type'] is {task_type!r}; expected one "
             f"of {T0_TASK_TYPES}."
         )
-    return task_type
+    return metadata[key]
+
+
+def t0_task_type(entry: str, key: str) -> str:
+    """`T0_TRAIN_TASK_METADATA[key]["task_type"]` ("" when FLAN_SOURCE_DIR is unset)."""
+    return t0_task_metadata(entry, key).get("task_type", "")

@@ -8,7 +8,9 @@ pointing at a copy of the papers' sources, the catalog uses the original prompts
   `PATTERNS` and `FEWSHOT_PATTERNS` of `flan/v2/templates.py` and, for zs_noopt, `PATTERNS`
   of `flan/v2/flan_templates_branched.py` (Longpre et al. 2023; `flanjax.data.templates.flan_v2`).
 - `PROMPTSOURCE_TEMPLATES_DIR`: promptsource's `promptsource/templates` directory
-  (`{dataset}/[{subset}/]templates.yaml`), for T0 (Sanh et al. 2021).
+  (`{dataset}/[{subset}/]templates.yaml`), for T0 (Sanh et al. 2021). With both set, Flan
+  2022's T0-SF wraps these prompts in v2's patterns of the task type that
+  `flan/v2/constants_t0.py` gives each (`flanjax.data.catalog.flan2022_t0`).
 
 The files are read as data and never imported or executed: a FLAN `templates.py` is parsed
 with `ast` and only literal dicts, lists, tuples and strings are accepted (plus FLAN v2's
