@@ -49,7 +49,8 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
                         "(default: the gin's TPU_TOPOLOGY)")
     parser.add_argument("--num_slices", type=int, default=None, help="default: the gin's NUM_SLICES or 1")
     parser.add_argument("--data_rest", action="store_true",
-                        help="keep MESH_SHAPE's model axis, give the data axis the rest of the chips")
+                        help="keep MESH_SHAPE's model axis, give the data axis the rest of the chips, and "
+                        "rescale num_microbatches to keep the sequences a chip works on at a time")
     parser.add_argument("--no_eval", action="store_true", help="compile the train step only")
     parser.add_argument("--eval_batch_size", type=int, default=None, help="default: BATCH_SIZE")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
@@ -148,7 +149,7 @@ def _compile(args: argparse.Namespace) -> int:
     if args.rules:
         run = dataclasses.replace(run, rules=args.rules)
     if args.data_rest:
-        run = dataclasses.replace(run, mesh_shape=(-1,) + tuple(run.mesh_shape[1:]))
+        run = _on_other_slice(run, slice_, gin_utils.macro_value("TPU_TOPOLOGY", optional=True))
     num_slices = args.num_slices or run.num_slices
     print(f"compiling the train step{'' if args.no_eval else ' and eval steps'} for "
           f"{num_slices} x {slice_.name} ({slice_.topology_name}, {slice_.num_chips * num_slices} chips) "
@@ -163,6 +164,26 @@ def _compile(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), sort_keys=True))
     return 0 if report.train is not None or report.error_bytes is not None else 2
+
+
+def _on_other_slice(run, slice_, named: object):
+    """`--data_rest`: the recipe on another slice of the same model axis. The data axis takes
+    the rest of the chips, and the microbatches are rescaled so that each chip works on as
+    many sequences at a time as on the slice the gin names (TPU_TOPOLOGY): on half the chips
+    twice the microbatches, on twice the chips half (at least 1). Said in the output."""
+    from flanjax.planner import recipe, topology
+
+    moved = dataclasses.replace(run, mesh_shape=(-1,) + tuple(run.mesh_shape[1:]))
+    if not isinstance(named, str):
+        return moved
+    home = recipe.check_mesh(run, topology.parse_slice(named))
+    here = recipe.check_mesh(moved, slice_)
+    per_chip = run.batch_size / (home[0] * max(run.num_microbatches, 1))
+    micro = max(1, round(run.batch_size / (here[0] * per_chip)))
+    if micro != run.num_microbatches:
+        print(f"on {slice_.name} instead of {named}: num_microbatches {run.num_microbatches} -> "
+              f"{micro} (the same {per_chip:g} sequences a chip at a time)", flush=True)
+    return dataclasses.replace(moved, num_microbatches=micro)
 
 
 def _recipe_from_gin():

@@ -1,5 +1,7 @@
 """`python -m flanjax.plan`: per-device memory from shapes and rules, nothing allocated."""
 
+import dataclasses
+
 import gin
 import jax
 import pytest
@@ -65,3 +67,23 @@ def test_slice_presets_fit_the_sizes_they_are_for(capsys, preset, experiment, de
     out = capsys.readouterr().out
     total = next(line for line in out.splitlines() if line.strip().startswith("total"))
     assert total.endswith("fits"), out
+
+
+def test_a_half_or_double_slice_keeps_the_sequences_a_chip_works_on_at_a_time(capsys):
+    # The XL recipe: 64 sequences, FSDP over a v4-32's 16 chips, 4 microbatches = 1
+    # sequence a chip at a time. On 8 chips that takes 8 microbatches, on 32 chips 2.
+    from flanjax import plan
+    from flanjax.planner import recipe, topology
+
+    run = recipe.Recipe(config=None, batch_size=64, feature_lengths={"inputs": 8, "targets": 8},
+                        mesh_shape=(16, 1), rules="fsdp", num_microbatches=4)
+    for name, chips, micro in (("v4-16", 8, 8), ("v4-64", 32, 2), ("v4-8", 4, 16), ("v4-32", 16, 4)):
+        moved = plan._on_other_slice(run, topology.parse_slice(name), "v4-32")
+        assert moved.mesh_shape == (-1, 1) and moved.num_microbatches == micro, name
+        assert recipe.check_mesh(moved, topology.parse_slice(name)) == (chips, 1)
+    assert "num_microbatches 4 -> 8 (the same 1 sequences a chip at a time)" in capsys.readouterr().out
+    # More chips than sequences a chip needs: one microbatch, never zero.
+    tp = dataclasses.replace(run, mesh_shape=(4, 4), num_microbatches=1)  # 16 a data shard
+    assert plan._on_other_slice(tp, topology.parse_slice("v4-128"), "v4-32").num_microbatches == 1
+    # No TPU_TOPOLOGY in the gin: only the mesh moves.
+    assert plan._on_other_slice(run, topology.parse_slice("v4-16"), None).num_microbatches == 4

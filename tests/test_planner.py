@@ -283,3 +283,26 @@ def test_a_compiler_that_dies_of_a_signal_is_one_error_line(tmp_path, monkeypatc
     result = json.loads(out.strip().splitlines()[-1])
     assert result["fits"] is False and result["compiler_crashed"] and result["topology"] == "v5e-16"
     assert plan.crash_summary("", signal.SIGKILL).startswith("XLA's TPU compiler crashed (signal 9);")
+
+
+def test_compile_all_rows_say_fit_oom_crash_and_loop_bounds():
+    from flanjax.planner import table
+
+    gib = 1024**3
+    fits = {"fits": True, "bytes_per_chip": int(6.58 * gib), "hbm_bytes_per_chip": 32 * gib,
+            "estimated_mfu": 0.75, "xla_counts_loops_once": True, "num_microbatches": 4,
+            "mesh": {"data": 16, "model": 1}, "wall_seconds": 315, "error": None}
+    assert table.markdown_row("experiments/x.gin", "named", "v4-32", fits) == (
+        "| experiments/x.gin | v4-32 (named, mesh data 16 x model 1, 4 microbatches) | yes | "
+        "6.6 / 32.0 | <= 75% (model FLOPs; loops) | compiled in 315 s |")
+    oom = {"fits": False, "bytes_per_chip": int(124.22 * gib), "hbm_bytes_per_chip": 95 * gib,
+           "estimated_mfu": None, "mesh": {"data": 8, "model": 8}, "num_microbatches": 1,
+           "error": "RESOURCE_EXHAUSTED: Ran out of memory on HBM, the total memory required for "
+                    "HLO temporaries (124.22G) exceeds available HBM (95.74G)."}
+    assert table.markdown_row("experiments/y.gin", "smaller", "v5p-64", oom) == (
+        "| experiments/y.gin | v5p-64 (smaller, mesh data 8 x model 8) | **no** | 124.2 / 95.0 |  | "
+        "HLO temporaries (124.22G) exceeds available HBM (95.74G). |")
+    crash = {"fits": False, "bytes_per_chip": None, "compiler_crashed": True,
+             "error": "XLA's TPU compiler crashed (SIGSEGV)"}
+    assert table.markdown_row("experiments/z.gin", "larger", "v4-64", crash) == (
+        "| experiments/z.gin | v4-64 (larger) | crashed (not checked) | | | XLA's TPU compiler crashed (SIGSEGV) |")

@@ -97,6 +97,7 @@ class Report:
     compile_seconds: float
     error: str | None = None  # XLA's first line when the train step did not compile
     error_bytes: int | None = None  # what an out-of-memory error said it needed
+    num_microbatches: int = 1
 
     @property
     def num_chips(self) -> int:
@@ -114,6 +115,7 @@ class Report:
         return {
             "topology": self.topology,
             "num_slices": self.num_slices,
+            "num_microbatches": self.num_microbatches,
             "num_chips": self.num_chips,
             "mesh": self.mesh,
             "rules": self.rules,
@@ -159,6 +161,7 @@ def compile_recipe(recipe: Recipe, slice_: Slice, num_slices: int | None = None,
         mesh=dict(zip(mesh.axis_names, mesh.axis_sizes)),
         rules=recipe.rules if isinstance(recipe.rules, str) else "custom",
         train=None, eval={}, model_flops=model_flops, roof=None, compile_seconds=0.0,
+        num_microbatches=max(recipe.num_microbatches, 1),
     )
     try:
         # Traced here on the CPU host, but for the TPU: the model takes the TPU's layouts.

@@ -89,11 +89,16 @@ def markdown_row(experiment: str, label: str, slice_name: str, r: dict) -> str:
         return "?" if n is None else f"{n / GIB:.1f}"
 
     if r.get("bytes_per_chip") is None and r.get("error"):
-        return f"| {experiment} | {slice_name} ({label}) | error | | | {r['error'][:160]} |"
+        verdict = "crashed (not checked)" if r.get("compiler_crashed") else "error"
+        return f"| {experiment} | {slice_name} ({label}) | {verdict} | | | {r['error'][:160]} |"
     fits = "yes" if r.get("fits") else "**no**"
     mfu = "" if r.get("estimated_mfu") is None else f"{100 * r['estimated_mfu']:.0f}%"
+    if mfu and r.get("xla_counts_loops_once"):
+        mfu = f"<= {mfu} (model FLOPs; loops)"  # roofline.py: XLA counted each loop body once
     sizes = r.get("mesh") or {}
     mesh = " x ".join(f"{a} {sizes[a]}" for a in ("slice", "data", "model") if a in sizes)
+    if (r.get("num_microbatches") or 1) > 1:
+        mesh += f", {r['num_microbatches']} microbatches"
     note = (r.get("error") or "").replace("RESOURCE_EXHAUSTED: Ran out of memory on HBM, the total memory required for ", "")[:160] or f"compiled in {r.get('wall_seconds', '?')} s"
     return (f"| {experiment} | {slice_name} ({label}, mesh {mesh}) | {fits} | "
             f"{gib(r.get('bytes_per_chip'))} / {gib(r.get('hbm_bytes_per_chip'))} | {mfu} | "
