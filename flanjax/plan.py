@@ -182,7 +182,7 @@ def _on_other_slice(run, slice_, named: object):
     micro = max(1, round(run.batch_size / (here[0] * per_chip)))
     if micro != run.num_microbatches:
         print(f"on {slice_.name} instead of {named}: num_microbatches {run.num_microbatches} -> "
-              f"{micro} (the same {per_chip:g} sequences a chip at a time)", flush=True)
+              f"{micro} (the same {per_chip:g} sequence{'' if per_chip == 1 else 's'} a chip at a time)", flush=True)
     return dataclasses.replace(moved, num_microbatches=micro)
 
 

@@ -81,7 +81,7 @@ def test_a_half_or_double_slice_keeps_the_sequences_a_chip_works_on_at_a_time(ca
         moved = plan._on_other_slice(run, topology.parse_slice(name), "v4-32")
         assert moved.mesh_shape == (-1, 1) and moved.num_microbatches == micro, name
         assert recipe.check_mesh(moved, topology.parse_slice(name)) == (chips, 1)
-    assert "num_microbatches 4 -> 8 (the same 1 sequences a chip at a time)" in capsys.readouterr().out
+    assert "num_microbatches 4 -> 8 (the same 1 sequence a chip at a time)" in capsys.readouterr().out
     # More chips than sequences a chip needs: one microbatch, never zero.
     tp = dataclasses.replace(run, mesh_shape=(4, 4), num_microbatches=1)  # 16 a data shard
     assert plan._on_other_slice(tp, topology.parse_slice("v4-128"), "v4-32").num_microbatches == 1
