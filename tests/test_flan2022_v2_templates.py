@@ -112,6 +112,28 @@ V2_FILE = textwrap.dedent('''\
         "predict_next_turn_dialog_input_inversion"]
     FEWSHOT_PATTERNS["qrecc_input_inversion"] = FEWSHOT_PATTERNS[
         "predict_next_turn_dialog_input_inversion"]
+
+    # ----------------------- DIALOG FORMAT -----------------------
+    DIALOG_START_STRING_CANDIDATES = [
+        "",
+        "DIALOG:",
+        "CONVERSATION:"
+        "Conversation:",
+    ]
+
+    DIALOG_ITEM_NAME_CANDIDATES = [
+        ["\\n - " for _ in range(1000)],
+        ["\\nPerson A: " if x % 2 == 0 else "\\nPerson B: " for x in range(1000)],
+        [
+            "\\nAnonymous 1) " if x % 2 == 0 else "\\nAnonymous 2) "
+            for x in range(1000)
+        ],
+    ]
+
+    DIALOG_ITEM_END_STR_CANDIDATES = [
+        ["" for _ in range(1000)],
+        [";" for _ in range(1000)],
+    ]
     ''')
 
 # flan/v2/flan_templates_branched.py (the original FLAN templates): rte with `{options_}` in
@@ -292,23 +314,75 @@ def _qrecc_entry(tmp_path):
     return next(e for e in dialog.entries(data_dir=str(tmp_path)) if e.name == "dialog_qrecc")
 
 
+def _draws(entry, fmt, raw, seed=0):
+    """The renderer's draws of format_dialog_non_deterministic, each stable_int(seed, task,
+    what, example) modulo the fake file's 3 starts, 3 item-name lists and 2 ending lists."""
+    key = render.example_key(entry.fields_of(raw))
+    return tuple(render.stable_int(seed, f"{entry.name}_{fmt}", what, key) % n for what, n in
+                 (("dialog_start", 3), ("dialog_item_names", 3), ("dialog_item_ends", 2)))
+
+
 def test_dialog_entry_gives_v2_dialog_field_and_templates(flan_dir, tmp_path):
     entry = _qrecc_entry(tmp_path)
     fields = entry.fields_of(QRECC)
     # v2 format_dialog: "DIALOG:\n" + turns joined by "\n- " + "\n- ".
     assert fields["dialog_"] == "DIALOG:\nc0\n- c1\n- q\n- " and fields["answer"] == "a"
+    assert fields["dialog"] == ["c0", "c1", "q"]
+    # zs_varopt (v2's zs_opt: the _non_deter_opt_zero_shot task): start "" (0), names
+    # "\nAnonymous 1) " / "\nAnonymous 2) " alternating (2), endings ";" (1).
+    assert _draws(entry, "zs_varopt", QRECC) == (0, 2, 1)
     out = _render(entry, "zs_varopt", QRECC)
-    assert out["inputs"] == "What is the next dialog turn? DIALOG:\nc0\n- c1\n- q\n- "
+    assert out["inputs"] == ("What is the next dialog turn? \nAnonymous 1) c0;\nAnonymous 2) c1;"
+                             "\nAnonymous 1) q;\nAnonymous 2) ")
     assert out["targets"] == "a"
+    # inv (Dialog-II's zs_opt, also non-deterministic): "CONVERSATION:" "Conversation:" (2; the
+    # missing comma of v2's list joins them), names "\n - " (0), endings ";" (1).
+    assert _draws(entry, "inv", QRECC) == (2, 0, 1)
     inv = _render(entry, "inv", QRECC)
     assert inv["inputs"] == "a\nThe preceding conversation:"
-    assert inv["targets"] == "DIALOG:\nc0\n- c1\n- q\n- "
+    assert inv["targets"] == "CONVERSATION:Conversation:\n - c0;\n - c1;\n - q;\n - "
+    # Few-shot (v2's FS_OPT tasks) keeps the deterministic format_dialog.
     shot = entry.fields_of({"context": ["x"], "question": "y", "answer": "z"})
     fs = _render(entry, "fs_varopt", QRECC, pool=[shot])
     # exemplar "{dialog_} " + "\n\n" + "z" + "\n\n\n", then the query and its delimiter.
     assert fs["inputs"] == "DIALOG:\nx\n- y\n-  \n\nz\n\n\nDIALOG:\nc0\n- c1\n- q\n-  \n\n"
+    # flanjax's own formats (zs, eval) never read dialog_: no draw there.
+    assert not tasks.format_view(entry, "zs")[1].nondeterministic
+    assert not tasks.format_view(entry, "fs_inv")[1].nondeterministic
     record = sources.prompt_sources()["dialog"]
     assert sources.FLAN in record["prompts"].split("+") and _v2(flan_dir) in record["files"]
+
+
+def test_non_deterministic_dialog_is_the_same_on_a_rerun_and_draws_every_candidate(flan_dir,
+                                                                                  tmp_path):
+    entry = _qrecc_entry(tmp_path)
+    starts = ["", "DIALOG:", "CONVERSATION:Conversation:"]
+    names = [("\n - ", "\n - "), ("\nPerson A: ", "\nPerson B: "),
+             ("\nAnonymous 1) ", "\nAnonymous 2) ")]
+    ends = ["", ";"]
+    seen = set()
+    for seed in range(200):
+        s, n, e = _draws(entry, "zs_varopt", QRECC, seed)
+        a, b = names[n]
+        want = starts[s] + a + "c0" + ends[e] + b + "c1" + ends[e] + a + "q" + ends[e] + b
+        view, spec = tasks.format_view(entry, "zs_varopt")
+        first = render.Renderer(view, spec, task_name="dialog_qrecc_zs_varopt")(QRECC, seed=seed)
+        again = render.Renderer(view, spec, task_name="dialog_qrecc_zs_varopt")(QRECC, seed=seed)
+        assert first["inputs"] == again["inputs"] == "What is the next dialog turn? " + want
+        seen.add((s, n, e))
+    assert len(seen) == 18  # every (start, names, endings) of 3 x 3 x 2
+
+
+def test_dialog_candidates_read_as_data_and_checked(tmp_path):
+    body = V2_FILE.replace('["\\n - " for _ in range(1000)]', '[repr("x")]')
+    locations.configure({"FLAN_SOURCE_DIR": _tree(tmp_path, body)})
+    try:
+        with pytest.raises(sources.PromptSourceError) as e:
+            _qrecc_entry(tmp_path)
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+    assert "repr(" in str(e.value) and "is not a literal expression" in str(e.value)
+    assert _v2(str(tmp_path / "FLAN")) in str(e.value)
 
 
 def test_without_flan_source_cot_and_dialog_keep_their_own_templates(tmp_path):
@@ -318,6 +392,12 @@ def test_without_flan_source_cot_and_dialog_keep_their_own_templates(tmp_path):
     qrecc = _qrecc_entry(tmp_path)
     assert qrecc.fields == dialog.FIELDS and "dialog_" not in qrecc.fields_of(QRECC)
     assert tasks.train_formats(qrecc) == ["zs", "fs", "inv"]
+    # no per-example draw of v2's dialog format: the own wording, as before
+    assert qrecc.flan2022_nondeter is None
+    assert not any(tasks.format_view(qrecc, f)[1].nondeterministic for f in ("zs", "fs", "inv"))
+    inv = _render(qrecc, "inv", QRECC)  # own pattern 3, inverted (formats.invert)
+    assert inv["targets"] == ("Person A: c0\nPerson B: c1\nPerson A: q\n\n"
+                              "Continue this dialog with one reply from Person B.")
 
 
 # ------------------------------------------ 3. T0-SF: v2's task type of a (dataset, prompt)

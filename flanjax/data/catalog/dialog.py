@@ -25,11 +25,16 @@ every host and run:
     the response is the row's own `answer` after its `question`; rows without an answer
     are skipped. FLAN instead sampled a turn inside the history of rows with turn_id > 6.
 
-With FLAN_SOURCE_DIR (a google-research/FLAN checkout) the entries also give v2's fields
-(`V2_FIELDS`: `dialog_` as `preprocessors.format_dialog` writes the turns before the response,
-`answer` the response as it is) and train Flan 2022 on v2's templates of `flan/v2/templates.py`
-(PATTERNS / FEWSHOT_PATTERNS "wiki_dialog", "qrecc", "task_master" and their
-"_input_inversion" forms; `flanjax.data.templates.flan_v2`, `tasks.format_view`).
+With FLAN_SOURCE_DIR (a google-research/FLAN checkout) the entries follow v2:
+- the fields (`V2_FIELDS`) are v2's: `dialog` the turns before the response, `dialog_` as
+  `preprocessors.format_dialog` writes them, `answer` the response as it is;
+- Flan 2022's zero-shot-with-options Dialog (`*_zs_varopt`) and Dialog-II (`*_inv`) write
+  `dialog_` with `format_dialog_non_deterministic` (`flanjax.data.templates.flan_v2_dialog`,
+  `CatalogEntry.flan2022_nondeter`), as v2's zs_opt submixtures hold only the
+  `_non_deter_opt_zero_shot` tasks of dialog tasks; few-shot keeps `format_dialog`;
+- templates are v2's of `flan/v2/templates.py` (PATTERNS / FEWSHOT_PATTERNS "wiki_dialog",
+  "qrecc", "task_master" and their "_input_inversion" forms; `flanjax.data.templates.flan_v2`,
+  `tasks.format_view`).
 
 Sources: `wiki_dialog/OQ:1.0.0` and `q_re_cc:1.0.0` are TFDS builders (the data must be
 prepared in TFDS_DATA_DIR / FLANJAX_TFDS_DATA_DIR). Taskmaster has no TFDS builder: the user
@@ -56,6 +61,7 @@ from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
 from flanjax.data.catalog.registry import register_entry
 from flanjax.data.templates import flan_v2
+from flanjax.data.templates import flan_v2_dialog
 from flanjax.data import locations
 
 COLLECTION = "dialog"
@@ -65,8 +71,9 @@ DATA_DIR_ENV = "FLANJAX_DIALOG_DATA_DIR"
 DEFAULT_DATA_DIR = "gs://YOUR_BUCKET/flanjax/dialog"
 FIELDS = ("context", "response", "speaker")
 # With FLAN_SOURCE_DIR, v2's templates (`flan/v2/templates.py` "predict_next_turn_dialog", aliased
-# as wiki_dialog / qrecc / task_master) read the fields of v2's `format_dialog`: dialog_, answer.
-V2_FIELDS = FIELDS + ("dialog_", "answer")
+# as wiki_dialog / qrecc / task_master) read the fields of v2's `format_dialog`: dialog_, answer;
+# `dialog` is v2's list of the turns before the answer (`preprocessors.wiki_dialog` output).
+V2_FIELDS = FIELDS + ("dialog", "dialog_", "answer")
 SPEAKERS = ("Person A", "Person B", "Person C", "Person D")
 # FLAN caps the sampled turn at 20 (`preprocessors.wiki_dialog` / `task_master`).
 MAX_TURN_CHOICES = 20
@@ -122,8 +129,16 @@ def _fields(turns: Sequence[tuple[str, str]], idx: int, v2: bool = False) -> Opt
     speaker = labels.get(who) or SPEAKERS[min(len(labels), len(SPEAKERS) - 1)]
     out = {"context": context, "response": response, "speaker": speaker}
     if v2:
-        out.update(dialog_=format_dialog([t for _, t in turns[:idx]]), answer=turns[idx][1])
+        before = [t for _, t in turns[:idx]]
+        out.update(dialog=before, dialog_=format_dialog(before), answer=turns[idx][1])
     return out
+
+
+def nondeterministic_dialog(fields: Fields, draw: flan_v2_dialog.Draw,
+                            cands: flan_v2_dialog.DialogCandidates) -> Fields:
+    """`fields` with `dialog_` as v2's `format_dialog_non_deterministic` writes `dialog`."""
+    text = flan_v2_dialog.format_dialog_non_deterministic(fields["dialog"], cands, draw)
+    return {**fields, "dialog_": text}
 
 
 def _alternating(texts: Sequence[str]) -> list[tuple[str, str]]:
@@ -203,8 +218,14 @@ def _entry(
     if not v2:
         return entry
     v2.update(flan_v2.inversion_fields(entry.name, f"{name}_input_inversion", COLLECTION))
+    # v2's zs_opt Dialog / Dialog-II tasks: `{name}[_input_inversion]_template_0to10_non_deter_
+    # opt_zero_shot` (`flan/v2/tasks.py`), the dialog written by format_dialog_non_deterministic.
+    cands = flan_v2_dialog.candidates(COLLECTION)
+    assert cands is not None  # FLAN_SOURCE_DIR is set
     return dataclasses.replace(entry, preprocess=functools.partial(preprocess, v2=True),
-                               fields=V2_FIELDS, **v2)
+                               fields=V2_FIELDS,
+                               flan2022_nondeter=functools.partial(nondeterministic_dialog,
+                                                                   cands=cands), **v2)
 
 
 def entries(
