@@ -299,6 +299,9 @@ class Renderer:
             count_skip(self.task_name, "preprocess returned None (e.g. unlabelled)")
             return None
         fields = self.draw_fields(fields, seed)
+        if fields is None:
+            count_skip(self.task_name, "the drawn turn is empty")
+            return None
         key = example_key(fields)
         if self._v2_patterns:
             return self._flan2022_few_shot(fields, key, seed, max_input_length)
@@ -368,14 +371,20 @@ class Renderer:
         out["references"] = self.references(fields, out["targets"])
         return out
 
-    def draw_fields(self, fields: Fields, seed: int) -> Fields:
+    def draw_fields(self, fields: Fields, seed: int) -> Optional[Fields]:
         """`fields` after the entry's per-example draws, each `stable_int(seed, task, what,
-        example)`: v2's random formatting in a `nondeterministic` format."""
+        example)`: the entry's `redraw` in training tasks (an eval task, one fixed template,
+        keeps the preprocess's fields so every template scores the same examples), then v2's
+        random formatting in a `nondeterministic` format. None: the drawn example is empty."""
         key = example_key(fields)
 
         def draw(what: str) -> int:
             return stable_int(seed, self.task_name, what, key)
 
+        if self.entry.redraw is not None and self.template_index is None:
+            fields = self.entry.redraw(fields, draw)
+            if fields is None:
+                return None
         if self.spec.nondeterministic and self.entry.flan2022_nondeter is not None:
             fields = self.entry.flan2022_nondeter(fields, draw)
         return fields
