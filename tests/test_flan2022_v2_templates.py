@@ -112,6 +112,28 @@ V2_FILE = textwrap.dedent('''\
         "predict_next_turn_dialog_input_inversion"]
     FEWSHOT_PATTERNS["qrecc_input_inversion"] = FEWSHOT_PATTERNS[
         "predict_next_turn_dialog_input_inversion"]
+
+    # ----------------------- DIALOG FORMAT -----------------------
+    DIALOG_START_STRING_CANDIDATES = [
+        "",
+        "DIALOG:",
+        "CONVERSATION:"
+        "Conversation:",
+    ]
+
+    DIALOG_ITEM_NAME_CANDIDATES = [
+        ["\\n - " for _ in range(1000)],
+        ["\\nPerson A: " if x % 2 == 0 else "\\nPerson B: " for x in range(1000)],
+        [
+            "\\nAnonymous 1) " if x % 2 == 0 else "\\nAnonymous 2) "
+            for x in range(1000)
+        ],
+    ]
+
+    DIALOG_ITEM_END_STR_CANDIDATES = [
+        ["" for _ in range(1000)],
+        [";" for _ in range(1000)],
+    ]
     ''')
 
 # flan/v2/flan_templates_branched.py (the original FLAN templates): rte with `{options_}` in
@@ -292,23 +314,129 @@ def _qrecc_entry(tmp_path):
     return next(e for e in dialog.entries(data_dir=str(tmp_path)) if e.name == "dialog_qrecc")
 
 
+# v2's QReCC rows: turn_id > 6 (filter_qrecc); the turn to predict is an answer inside
+# `context` (odd positions: c1 or c3), never the row's own question / answer.
+QRECC_V2 = {"turn_id": 7, "conversation_id": "x", "context": ["c0", "c1", "c2", "c3"],
+            "question": "q", "answer": "a"}
+
+
+def _draws(entry, fmt, raw, seed=0, turns=2):
+    """The renderer's draws, each stable_int(seed, task, what, example) modulo: the turn among
+    `turns` choices, then format_dialog_non_deterministic's among the fake file's 3 starts,
+    3 item-name lists and 2 ending lists."""
+    key = render.example_key(entry.fields_of(raw))
+    return tuple(render.stable_int(seed, f"{entry.name}_{fmt}", what, key) % n for what, n in
+                 (("turn", turns), ("dialog_start", 3), ("dialog_item_names", 3),
+                  ("dialog_item_ends", 2)))
+
+
 def test_dialog_entry_gives_v2_dialog_field_and_templates(flan_dir, tmp_path):
     entry = _qrecc_entry(tmp_path)
-    fields = entry.fields_of(QRECC)
-    # v2 format_dialog: "DIALOG:\n" + turns joined by "\n- " + "\n- ".
-    assert fields["dialog_"] == "DIALOG:\nc0\n- c1\n- q\n- " and fields["answer"] == "a"
-    out = _render(entry, "zs_varopt", QRECC)
-    assert out["inputs"] == "What is the next dialog turn? DIALOG:\nc0\n- c1\n- q\n- "
-    assert out["targets"] == "a"
-    inv = _render(entry, "inv", QRECC)
-    assert inv["inputs"] == "a\nThe preceding conversation:"
-    assert inv["targets"] == "DIALOG:\nc0\n- c1\n- q\n- "
-    shot = entry.fields_of({"context": ["x"], "question": "y", "answer": "z"})
-    fs = _render(entry, "fs_varopt", QRECC, pool=[shot])
-    # exemplar "{dialog_} " + "\n\n" + "z" + "\n\n\n", then the query and its delimiter.
-    assert fs["inputs"] == "DIALOG:\nx\n- y\n-  \n\nz\n\n\nDIALOG:\nc0\n- c1\n- q\n-  \n\n"
+    fields = entry.fields_of(QRECC_V2)
+    # The preprocess's turn: the CRC32 pick among [1, 3] (here 3); v2 format_dialog:
+    # "DIALOG:\n" + turns joined by "\n- " + "\n- ".
+    assert fields["turn_choices"] == [1, 3] and fields["dialog"] == ["c0", "c1", "c2"]
+    assert fields["dialog_"] == "DIALOG:\nc0\n- c1\n- c2\n- " and fields["answer"] == "c3"
+    # zs_varopt (v2's zs_opt: the _non_deter_opt_zero_shot task): turn 3 (1), start
+    # "DIALOG:" (1), names "\nPerson A: " / "\nPerson B: " alternating (1), no ending (0).
+    assert _draws(entry, "zs_varopt", QRECC_V2) == (1, 1, 1, 0)
+    out = _render(entry, "zs_varopt", QRECC_V2)
+    assert out["inputs"] == ("What is the next dialog turn? DIALOG:\nPerson A: c0\nPerson B: c1"
+                             "\nPerson A: c2\nPerson B: ")
+    assert out["targets"] == "c3"
+    # inv (Dialog-II's zs_opt, also non-deterministic): turn 3, "CONVERSATION:" "Conversation:"
+    # (2; the missing comma of v2's list joins them), Person A / B (1), endings ";" (1).
+    assert _draws(entry, "inv", QRECC_V2) == (1, 2, 1, 1)
+    inv = _render(entry, "inv", QRECC_V2)
+    assert inv["inputs"] == "c3\nThe preceding conversation:"
+    assert inv["targets"] == ("CONVERSATION:Conversation:\nPerson A: c0;\nPerson B: c1;"
+                              "\nPerson A: c2;\nPerson B: ")
+    # Few-shot (v2's FS_OPT tasks) keeps the deterministic format_dialog; the exemplar keeps
+    # its preprocess's turn (one choice here).
+    shot = entry.fields_of({"turn_id": 9, "context": ["x", "y"], "question": "-", "answer": "-"})
+    fs = _render(entry, "fs_varopt", QRECC_V2, pool=[shot])
+    turn = _draws(entry, "fs_varopt", QRECC_V2)[0]
+    query = ["DIALOG:\nc0\n- ", "DIALOG:\nc0\n- c1\n- c2\n- "][turn]
+    # exemplar "{dialog_} " + "\n\n" + "y" + "\n\n\n", then the query and its delimiter.
+    assert fs["inputs"] == "DIALOG:\nx\n-  \n\ny\n\n\n" + query + " \n\n"
+    # flanjax's own formats (zs, eval) never read dialog_: no format draw there.
+    assert not tasks.format_view(entry, "zs")[1].nondeterministic
+    assert not tasks.format_view(entry, "fs_inv")[1].nondeterministic
     record = sources.prompt_sources()["dialog"]
     assert sources.FLAN in record["prompts"].split("+") and _v2(flan_dir) in record["files"]
+
+
+def test_non_deterministic_dialog_is_the_same_on_a_rerun_and_draws_every_candidate(flan_dir,
+                                                                                  tmp_path):
+    entry = _qrecc_entry(tmp_path)
+    starts = ["", "DIALOG:", "CONVERSATION:Conversation:"]
+    names = [("\n - ", "\n - "), ("\nPerson A: ", "\nPerson B: "),
+             ("\nAnonymous 1) ", "\nAnonymous 2) ")]
+    ends = ["", ";"]
+    seen = set()
+    for seed in range(200):
+        t, s, n, e = _draws(entry, "zs_varopt", QRECC_V2, seed)
+        a, b = names[n]
+        want = starts[s] + a + "c0" + ends[e] + b
+        if t == 1:  # the turn c3: three turns before it
+            want += "c1" + ends[e] + a + "c2" + ends[e] + b
+        view, spec = tasks.format_view(entry, "zs_varopt")
+        first = render.Renderer(view, spec, task_name="dialog_qrecc_zs_varopt")(QRECC_V2, seed=seed)
+        again = render.Renderer(view, spec, task_name="dialog_qrecc_zs_varopt")(QRECC_V2, seed=seed)
+        assert first["inputs"] == again["inputs"] == "What is the next dialog turn? " + want
+        assert first["targets"] == ["c1", "c3"][t]
+        seen.add((s, n, e))
+    assert len(seen) == 18  # every (start, names, endings) of 3 x 3 x 2
+
+
+def _dialog_entry(tmp_path, name):
+    return next(e for e in dialog.entries(data_dir=str(tmp_path)) if e.name == f"dialog_{name}")
+
+
+def _targets(entry, raw, seeds, fmt="zs_varopt"):
+    view, spec = tasks.format_view(entry, fmt)
+    renderer = render.Renderer(view, spec, task_name=f"{entry.name}_{fmt}")
+    return [renderer(raw, seed=seed)["targets"] for seed in seeds]
+
+
+def test_v2_dialog_turn_is_drawn_per_seed_among_v2_turns(flan_dir, tmp_path):
+    # wiki_dialog: utterances[1:] = 7 turns; idx = uniform[0, min(7 / 2, 20)) * 2 + 1: 1, 3, 5.
+    wiki = _dialog_entry(tmp_path, "wiki_dialog")
+    raw = {"utterances": ["open", "q1", "a1", "q2", "a2", "q3", "a3", "q4"]}
+    assert wiki.fields_of(raw)["turn_choices"] == [1, 3, 5]
+    got = _targets(wiki, raw, range(60))
+    assert got == [["a1", "a2", "a3"][_draws(wiki, "zs_varopt", raw, s, turns=3)[0]]
+                   for s in range(60)]
+    assert set(got) == {"a1", "a2", "a3"} and got == _targets(wiki, raw, range(60))  # rerun
+    # task_master: idx = uniform[1, min(25, 20)): turns 1..19 of 25.
+    tm = _dialog_entry(tmp_path, "task_master")
+    raw = {"text": [f"t{i}" for i in range(25)]}
+    assert set(_targets(tm, raw, range(400))) == {f"t{i}" for i in range(1, 20)}
+    # qrecc: rows with turn_id > 6 only; an answer of the first 20 inside `context` (44 turns:
+    # positions 1, 3, ..., 39), never the row's own answer.
+    qrecc = _qrecc_entry(tmp_path)
+    ctx = [f"c{i}" for i in range(44)]
+    assert qrecc.fields_of(dict(QRECC_V2, turn_id=6)) is None
+    got = set(_targets(qrecc, dict(QRECC_V2, context=ctx), range(400)))
+    assert got == {f"c{i}" for i in range(1, 40, 2)}
+    # Eval tasks (one fixed template each) keep the preprocess's turn whatever the seed, so
+    # every template scores the same examples.
+    view, spec = wiki, tasks.TRAIN_FORMATS["zs"]
+    evals = {render.Renderer(view, spec, task_name="e", template_index=0)(raw_w, seed=s)["targets"]
+             for s in range(20) for raw_w in [{"utterances": ["o", "q1", "a1", "q2", "a2"]}]}
+    assert len(evals) == 1
+
+
+def test_dialog_candidates_read_as_data_and_checked(tmp_path):
+    body = V2_FILE.replace('["\\n - " for _ in range(1000)]', '[repr("x")]')
+    locations.configure({"FLAN_SOURCE_DIR": _tree(tmp_path, body)})
+    try:
+        with pytest.raises(sources.PromptSourceError) as e:
+            _qrecc_entry(tmp_path)
+    finally:
+        locations.configure({"FLAN_SOURCE_DIR": None})
+    assert "repr(" in str(e.value) and "is not a literal expression" in str(e.value)
+    assert _v2(str(tmp_path / "FLAN")) in str(e.value)
 
 
 def test_without_flan_source_cot_and_dialog_keep_their_own_templates(tmp_path):
@@ -318,6 +446,12 @@ def test_without_flan_source_cot_and_dialog_keep_their_own_templates(tmp_path):
     qrecc = _qrecc_entry(tmp_path)
     assert qrecc.fields == dialog.FIELDS and "dialog_" not in qrecc.fields_of(QRECC)
     assert tasks.train_formats(qrecc) == ["zs", "fs", "inv"]
+    # no per-example draw of v2's dialog format: the own wording, as before
+    assert qrecc.flan2022_nondeter is None
+    assert not any(tasks.format_view(qrecc, f)[1].nondeterministic for f in ("zs", "fs", "inv"))
+    inv = _render(qrecc, "inv", QRECC)  # own pattern 3, inverted (formats.invert)
+    assert inv["targets"] == ("Person A: c0\nPerson B: c1\nPerson A: q\n\n"
+                              "Continue this dialog with one reply from Person B.")
 
 
 # ------------------------------------------ 3. T0-SF: v2's task type of a (dataset, prompt)

@@ -54,7 +54,12 @@ def _write_flan_tree(root: str) -> None:
         f.write(f"import copy\nPATTERNS = {v2!r}\nPATTERNS['rte'] = PATTERNS['cb']\n"
                 "PATTERNS['t0_multiple_choice'] = PATTERNS['t0_question_answer']\n"
                 f"FEWSHOT_PATTERNS = {{{fewshot}}}\n"
-                "FEWSHOT_PATTERNS['rte'] = FEWSHOT_PATTERNS['cb']\n")
+                "FEWSHOT_PATTERNS['rte'] = FEWSHOT_PATTERNS['cb']\n"
+                # the dialog candidates of format_dialog_non_deterministic, as v2 writes them
+                "DIALOG_START_STRING_CANDIDATES = ['', 'DIALOG:']\n"
+                "DIALOG_ITEM_NAME_CANDIDATES = [['\\n - ' for _ in range(1000)],\n"
+                "    ['\\nP1: ' if x % 2 == 0 else '\\nP2: ' for x in range(1000)]]\n"
+                "DIALOG_ITEM_END_STR_CANDIDATES = [['' for _ in range(1000)]]\n")
     # flan/v2/flan_templates_branched.py: the original FLAN templates (PATTERNS_NO_OPTIONS).
     branched = dict(patterns, rte=[("BR|{premise}\n{options_}", "{answer}")])
     with open(os.path.join(root, "flan", "v2", "flan_templates_branched.py"), "w") as f:
@@ -114,6 +119,8 @@ print(json.dumps({
     "cot_fsopt": sorted(seqio.get_mixture_or_task("cot_fsopt").rate_per_task_name),
     "cot_ii_fs": sorted(seqio.get_mixture_or_task("cot_ii_fs").rate_per_task_name),
     "dialog_zsopt": sorted(seqio.get_mixture_or_task("dialog_zsopt").rate_per_task_name),
+    "dialog_nondeter": [tasks.renderer_of_task(f"dialog_{n}_{f}").spec.nondeterministic
+                        for n in ("wiki_dialog", "qrecc") for f in ("zs_varopt", "inv", "fs_varopt")],
     "xsum_formats": tasks.train_formats(catalog.get_entry("xsum")),
     "flan_fsnoopt": sorted(t.name for t in seqio.get_mixture_or_task("flan_fsnoopt").tasks),
     "gigaword_rate": rates["t0_gigaword_zs"],
@@ -168,6 +175,9 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     assert got["cot_fsopt"] == ["cot_fsopt_base", "cot_ii_fs"]
     assert "cot_gsm8k_fs_inv" in got["cot_ii_fs"] and "cot_gsm8k_fs_varopt" not in got["cot_ii_fs"]
     assert got["dialog_zsopt"] == ["dialog_ii", "dialog_zsopt_base"]
+    # v2's zs_opt Dialog / Dialog-II tasks write the dialog with format_dialog_non_deterministic
+    # (candidates from the file); few-shot keeps format_dialog.
+    assert got["dialog_nondeter"] == [True, True, False] * 2
     assert got["sources"]["cot"]["prompts"] == got["sources"]["dialog"]["prompts"] == "google-research/FLAN"
     # T0-SF: promptsource prompts wrapped in v2's patterns of their constants_t0 task type.
     assert got["sources"]["t0"]["prompts"] == "promptsource+google-research/FLAN"

@@ -34,11 +34,14 @@ class FormatSpec:
       has them); "inv" input inversion (Flan 2022, dialog and QA).
     options: "opt" lists answer options with FLAN's "OPTIONS:" form, "noopt" leaves them out
       of the input (Flan 2022 `*_noopt`), "varied" samples Flan 2022's headers and markers.
+    nondeterministic: the entry's `flan2022_nondeter` formats each example's fields (v2's
+      `_non_deter_opt_zero_shot` tasks; set by `tasks.format_view`).
     """
 
     kind: FormatKind = "zs"
     options: OptionsMode = "opt"
     num_shots: int = 3
+    nondeterministic: bool = False
 
 
 def stable_int(*parts: Any) -> int:
@@ -295,6 +298,10 @@ class Renderer:
         if fields is None:
             count_skip(self.task_name, "preprocess returned None (e.g. unlabelled)")
             return None
+        fields = self.draw_fields(fields, seed)
+        if fields is None:
+            count_skip(self.task_name, "the drawn turn is empty")
+            return None
         key = example_key(fields)
         if self._v2_patterns:
             return self._flan2022_few_shot(fields, key, seed, max_input_length)
@@ -363,6 +370,24 @@ class Renderer:
         out["template_id"] = tid
         out["references"] = self.references(fields, out["targets"])
         return out
+
+    def draw_fields(self, fields: Fields, seed: int) -> Optional[Fields]:
+        """`fields` after the entry's per-example draws, each `stable_int(seed, task, what,
+        example)`: the entry's `redraw` in training tasks (an eval task, one fixed template,
+        keeps the preprocess's fields so every template scores the same examples), then v2's
+        random formatting in a `nondeterministic` format. None: the drawn example is empty."""
+        key = example_key(fields)
+
+        def draw(what: str) -> int:
+            return stable_int(seed, self.task_name, what, key)
+
+        if self.entry.redraw is not None and self.template_index is None:
+            fields = self.entry.redraw(fields, draw)
+            if fields is None:
+                return None
+        if self.spec.nondeterministic and self.entry.flan2022_nondeter is not None:
+            fields = self.entry.flan2022_nondeter(fields, draw)
+        return fields
 
     def _flan2022_few_shot(
         self, fields: Fields, key: str, seed: int, max_input_length: Optional[int]

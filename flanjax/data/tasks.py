@@ -384,6 +384,10 @@ def format_view(entry: CatalogEntry, fmt: str) -> tuple[CatalogEntry, render_lib
         swap = dict(templates=entry.flan2022_templates)
     if not swap:
         return entry, spec
+    if fmt in ("zs_varopt", "inv") and entry.flan2022_nondeter is not None:
+        # v2's zs_opt submixtures take a task's `_non_deter_opt_zero_shot` variant where it has
+        # one (flan/v2/mixtures_utils.py register_mixture, use_all_templates=False).
+        spec = dataclasses.replace(spec, nondeterministic=True)
     # v2's CoT templates write the rationale themselves ({chain_of_thought} in the target).
     return dataclasses.replace(entry, rationale_field=None, eval_templates=None, **swap), spec
 

@@ -14,22 +14,32 @@ Fields (one flat layout for all three datasets):
   response: the next turn, the target.
   speaker: the label of whoever says `response` ("Person A" or "Person B").
 
-Which turn is predicted. FLAN draws a random turn on every pass (`preprocessors.wiki_dialog`,
-`task_master`, `qrecc`); here the turn is a deterministic function of the conversation
-(a CRC32 of its text picks among the same candidate turns), so a dataset reads the same on
-every host and run:
+Which turn is predicted. Without FLAN_SOURCE_DIR the turn is a deterministic function of the
+conversation (a CRC32 of its text picks among the candidate turns), so a dataset reads the
+same on every host, run and seed:
   WikiDialog: utterances[0] (the opening prompt) is dropped; the response is one of the
     first 20 answers (odd positions of the rest), as in FLAN.
   Taskmaster: the response is any of turns 1..19, as in FLAN.
   QReCC: every TFDS row is already one turn of a conversation (history in `context`), so
     the response is the row's own `answer` after its `question`; rows without an answer
-    are skipped. FLAN instead sampled a turn inside the history of rows with turn_id > 6.
+    are skipped.
 
-With FLAN_SOURCE_DIR (a google-research/FLAN checkout) the entries also give v2's fields
-(`V2_FIELDS`: `dialog_` as `preprocessors.format_dialog` writes the turns before the response,
-`answer` the response as it is) and train Flan 2022 on v2's templates of `flan/v2/templates.py`
-(PATTERNS / FEWSHOT_PATTERNS "wiki_dialog", "qrecc", "task_master" and their
-"_input_inversion" forms; `flanjax.data.templates.flan_v2`, `tasks.format_view`).
+With FLAN_SOURCE_DIR (a google-research/FLAN checkout) the entries follow v2:
+- the fields (`V2_FIELDS`) are v2's: `dialog` the turns before the response, `dialog_` as
+  `preprocessors.format_dialog` writes them, `answer` the response as it is;
+- the turn is drawn as v2's `preprocessors.wiki_dialog` / `task_master` / `qrecc` draw it,
+  uniformly among the same turns, by the renderer of training tasks per (seed, task,
+  example) (`CatalogEntry.redraw`, `redraw_turn`; v2 redraws on every pass; eval tasks and
+  few-shot exemplars keep the CRC32 pick among those turns); QReCC keeps only rows
+  with turn_id > 6 (`filter_qrecc`) and draws an answer inside the row's `context` (odd
+  positions, the first 20), not the row's own question and answer;
+- Flan 2022's zero-shot-with-options Dialog (`*_zs_varopt`) and Dialog-II (`*_inv`) write
+  `dialog_` with `format_dialog_non_deterministic` (`flanjax.data.templates.flan_v2_dialog`,
+  `CatalogEntry.flan2022_nondeter`), as v2's zs_opt submixtures hold only the
+  `_non_deter_opt_zero_shot` tasks of dialog tasks; few-shot keeps `format_dialog`;
+- templates are v2's of `flan/v2/templates.py` (PATTERNS / FEWSHOT_PATTERNS "wiki_dialog",
+  "qrecc", "task_master" and their "_input_inversion" forms; `flanjax.data.templates.flan_v2`,
+  `tasks.format_view`).
 
 Sources: `wiki_dialog/OQ:1.0.0` and `q_re_cc:1.0.0` are TFDS builders (the data must be
 prepared in TFDS_DATA_DIR / FLANJAX_TFDS_DATA_DIR). Taskmaster has no TFDS builder: the user
@@ -56,6 +66,7 @@ from flanjax.data import templates as templates_lib
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields
 from flanjax.data.catalog.registry import register_entry
 from flanjax.data.templates import flan_v2
+from flanjax.data.templates import flan_v2_dialog
 from flanjax.data import locations
 
 COLLECTION = "dialog"
@@ -65,11 +76,16 @@ DATA_DIR_ENV = "FLANJAX_DIALOG_DATA_DIR"
 DEFAULT_DATA_DIR = "gs://YOUR_BUCKET/flanjax/dialog"
 FIELDS = ("context", "response", "speaker")
 # With FLAN_SOURCE_DIR, v2's templates (`flan/v2/templates.py` "predict_next_turn_dialog", aliased
-# as wiki_dialog / qrecc / task_master) read the fields of v2's `format_dialog`: dialog_, answer.
-V2_FIELDS = FIELDS + ("dialog_", "answer")
+# as wiki_dialog / qrecc / task_master) read the fields of v2's `format_dialog`: dialog_, answer;
+# `dialog` is v2's list of the turns before the answer (`preprocessors.wiki_dialog` output).
+# `turns` ([speaker, text] of the whole conversation) and `turn_choices` (the turns v2 may
+# predict) let the renderer draw the turn per example (`redraw_turn`).
+V2_FIELDS = FIELDS + ("dialog", "dialog_", "answer", "turns", "turn_choices")
 SPEAKERS = ("Person A", "Person B", "Person C", "Person D")
-# FLAN caps the sampled turn at 20 (`preprocessors.wiki_dialog` / `task_master`).
+# FLAN caps the sampled turn at 20 (`preprocessors.wiki_dialog` / `task_master` / `qrecc`).
 MAX_TURN_CHOICES = 20
+# v2 keeps QReCC rows with turn_id > 6 (`flan/v2/preprocessors.py` `filter_qrecc`).
+QRECC_MIN_TURN_ID = 7
 
 # Our own wording, in the conventions of FLAN's `predict_next_turn_dialog` patterns: the
 # dialog, an instruction before or after it, the next turn as the target.
@@ -122,8 +138,34 @@ def _fields(turns: Sequence[tuple[str, str]], idx: int, v2: bool = False) -> Opt
     speaker = labels.get(who) or SPEAKERS[min(len(labels), len(SPEAKERS) - 1)]
     out = {"context": context, "response": response, "speaker": speaker}
     if v2:
-        out.update(dialog_=format_dialog([t for _, t in turns[:idx]]), answer=turns[idx][1])
+        before = [t for _, t in turns[:idx]]
+        out.update(dialog=before, dialog_=format_dialog(before), answer=turns[idx][1])
     return out
+
+
+def nondeterministic_dialog(fields: Fields, draw: flan_v2_dialog.Draw,
+                            cands: flan_v2_dialog.DialogCandidates) -> Fields:
+    """`fields` with `dialog_` as v2's `format_dialog_non_deterministic` writes `dialog`."""
+    text = flan_v2_dialog.format_dialog_non_deterministic(fields["dialog"], cands, draw)
+    return {**fields, "dialog_": text}
+
+
+def _v2_fields(turns: Sequence[tuple[str, str]], choices: Sequence[int], key: str) -> Optional[Fields]:
+    """v2's fields at the turn the CRC32 of `key` picks among `choices`, with the conversation
+    and the choices, so the renderer can draw the turn again per example (`redraw_turn`)."""
+    out = _fields(turns, pick_turn(choices, key), v2=True)
+    if out is None:
+        return None
+    return {**out, "turns": [list(t) for t in turns], "turn_choices": list(choices)}
+
+
+def redraw_turn(fields: Fields, draw: flan_v2_dialog.Draw) -> Optional[Fields]:
+    """`fields` at the turn `draw("turn")` picks uniformly among `turn_choices`, as v2's
+    `preprocessors.wiki_dialog` / `task_master` / `qrecc` draw it (`tf.random.uniform`)."""
+    choices = fields["turn_choices"]
+    turns = [(str(who), str(text)) for who, text in fields["turns"]]
+    out = _fields(turns, choices[draw("turn") % len(choices)], v2=True)
+    return None if out is None else {**fields, **out}
 
 
 def _alternating(texts: Sequence[str]) -> list[tuple[str, str]]:
@@ -137,11 +179,26 @@ def preprocess_wiki_dialog(raw: Example, v2: bool = False) -> Optional[Fields]:
     if not candidates:
         return None
     key = str(raw.get("pid") or "") + "\n".join(t for _, t in turns)
+    if v2:
+        return _v2_fields(turns, candidates, key)
     return _fields(turns, pick_turn(candidates, key), v2)
 
 
 def preprocess_qrecc(raw: Example, v2: bool = False) -> Optional[Fields]:
-    """TFDS q_re_cc: history (`context`, alternating Q / A) + `question` -> `answer`."""
+    """TFDS q_re_cc: history (`context`, alternating Q / A) + `question` -> `answer`.
+
+    With `v2`, as `flan/v2/preprocessors.py` `filter_qrecc` + `qrecc`: rows with turn_id > 6
+    only, the answer to predict one of the first 20 answers inside `context` (odd positions).
+    """
+    if v2:
+        if int(raw.get("turn_id") or 0) < QRECC_MIN_TURN_ID:
+            return None
+        context = [str(t) for t in raw.get("context") or []]
+        turns = _alternating(context)
+        candidates = [2 * k + 1 for k in range(min(len(context) // 2, MAX_TURN_CHOICES))]
+        if not candidates:
+            return None
+        return _v2_fields(turns, candidates, str(raw.get("conversation_id") or "") + "\n".join(context))
     answer = str(raw.get("answer") or "").strip()
     question = str(raw.get("question") or "").strip()
     if not (answer and question):
@@ -163,6 +220,8 @@ def preprocess_task_master(raw: Example, v2: bool = False) -> Optional[Fields]:
     if not candidates:
         return None
     key = str(raw.get("conversation_id") or "") + "\n".join(t for _, t in turns)
+    if v2:
+        return _v2_fields(turns, candidates, key)
     return _fields(turns, pick_turn(candidates, key), v2)
 
 
@@ -203,8 +262,14 @@ def _entry(
     if not v2:
         return entry
     v2.update(flan_v2.inversion_fields(entry.name, f"{name}_input_inversion", COLLECTION))
+    # v2's zs_opt Dialog / Dialog-II tasks: `{name}[_input_inversion]_template_0to10_non_deter_
+    # opt_zero_shot` (`flan/v2/tasks.py`), the dialog written by format_dialog_non_deterministic.
+    cands = flan_v2_dialog.candidates(COLLECTION)
+    assert cands is not None  # FLAN_SOURCE_DIR is set
     return dataclasses.replace(entry, preprocess=functools.partial(preprocess, v2=True),
-                               fields=V2_FIELDS, **v2)
+                               fields=V2_FIELDS, redraw=redraw_turn,
+                               flan2022_nondeter=functools.partial(nondeterministic_dialog,
+                                                                   cands=cands), **v2)
 
 
 def entries(

@@ -107,6 +107,14 @@ class CatalogEntry:
         `*_fs_noopt` (`flanjax.data.flan2022_fewshot`); empty: those use Flan 2022's defaults.
         For T0-SF, one `templates.t0_sf.T0SFFewShot` per prompt (its type's patterns), and
         `flan2022_templates` one `T0SFTemplate` per (prompt, v2 pattern).
+      redraw: a choice the source makes at random per example on every pass (v2's turn of a
+        dialog to predict), `(fields, draw) -> fields or None`, `draw(what)` a hash of (seed,
+        task, example); made by the renderer of training tasks (`render.Renderer.draw_fields`).
+        None: the preprocess's fields as they are.
+      flan2022_nondeter: v2's per-example random formatting of its `_non_deter_opt_zero_shot`
+        tasks, `(fields, draw) -> fields` with `draw(what)` a hash of (seed, task, example)
+        (Dialog: `format_dialog_non_deterministic`); applied by the renderer only in the
+        formats `tasks.format_view` marks (`FormatSpec.nondeterministic`). None: none.
       eval_templates: indices into `templates` of those evaluation runs (T0 evaluates the
         prompts of t-zero's `evaluation/template_list.py`); None: every template. Training
         samples from all of `templates`.
@@ -141,6 +149,8 @@ class CatalogEntry:
     flan2022_noopt_templates: tuple[Any, ...] = ()
     flan2022_inversion_templates: tuple[Any, ...] = ()
     flan2022_inversion_fewshot: tuple[Any, ...] = ()
+    redraw: Optional[Callable[[Fields, Callable[[str], int]], Optional[Fields]]] = None
+    flan2022_nondeter: Optional[Callable[[Fields, Callable[[str], int]], Fields]] = None
 
     def __post_init__(self):
         if not self.templates:
