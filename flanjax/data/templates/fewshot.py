@@ -115,13 +115,7 @@ def _pattern(node: ast.AST, key: str, index: int, path: str) -> FewShotPattern:
 
 def read_fewshot_patterns(path: str) -> dict[str, tuple[FewShotPattern, ...]]:
     """`FEWSHOT_PATTERNS` of a v2 `templates.py`, read with `ast`: `{name: (pattern, ...)}`."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read(), filename=path)
-    except FileNotFoundError:
-        raise sources.PromptSourceError(f"FLAN templates file not found: {path}") from None
-    except SyntaxError as e:
-        raise sources.PromptSourceError(f"{path}:{e.lineno}: not valid Python: {e.msg}") from None
+    tree = sources.parse_python(path, f"FLAN templates file not found: {path}")
     out: Optional[dict[str, tuple[FewShotPattern, ...]]] = None
     for stmt in tree.body:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):

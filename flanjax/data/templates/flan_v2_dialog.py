@@ -117,17 +117,10 @@ def _eval(node: ast.AST, env: dict[str, Any], path: str) -> Any:
 def read_value(path: str, symbol: str) -> Any:
     """The value of the top-level `symbol = <expression>` of a Python file, read with `ast`
     and evaluated by `_eval` (never imported). Fails naming the file and line."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read(), filename=path)
-    except FileNotFoundError:
-        raise sources.PromptSourceError(f"{path} not found (expected {symbol}).") from None
-    except SyntaxError as e:
-        raise sources.PromptSourceError(f"{path}:{e.lineno}: not valid Python: {e.msg}") from None
-    for stmt in tree.body:
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id == symbol):
-            return _eval(stmt.value, {}, path)
+    tree = sources.parse_python(path, f"{path} not found (expected {symbol}).")
+    value = sources.top_level_value(tree, symbol)
+    if value is not None:
+        return _eval(value, {}, path)
     raise sources.PromptSourceError(
         f"{path}: no top-level `{symbol} = [...]`; Flan 2022's non-deterministic dialog format "
         "reads it (is FLAN_SOURCE_DIR the google-research/FLAN checkout?)."

@@ -131,21 +131,37 @@ def _mutates(stmt: ast.stmt, symbol: str) -> Optional[ast.AST]:
     return None
 
 
-def read_literal(path: str, symbol: str) -> Any:
-    """The value of a top-level `symbol = <literal>` of a Python file, read with `ast` (never
-    imported): dicts, lists, tuples, strings and numbers. Fails naming the file and line."""
+def parse_python(path: str, missing: str) -> ast.Module:
+    """A user's Python file parsed with `ast` (never imported or run). `missing`: the error
+    when it does not exist; a syntax error names the file and line."""
     try:
         with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read(), filename=path)
+            source = f.read()
     except FileNotFoundError:
-        raise PromptSourceError(f"{path} not found (expected a file defining {symbol}).") from None
+        raise PromptSourceError(missing) from None
+    try:
+        return ast.parse(source, filename=path)
     except SyntaxError as e:
         raise PromptSourceError(f"{path}:{e.lineno}: not valid Python: {e.msg}") from None
+
+
+def top_level_value(tree: ast.Module, symbol: str) -> Optional[ast.AST]:
+    """The expression of the module's top-level `symbol = <expression>`, or None."""
     for stmt in tree.body:
         if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                 and _is_symbol(stmt.targets[0], symbol)):
-            return _literal(stmt.value, path, numbers=True)
-    raise PromptSourceError(f"{path}: no top-level `{symbol} = ...` literal found.")
+            return stmt.value
+    return None
+
+
+def read_literal(path: str, symbol: str) -> Any:
+    """The value of a top-level `symbol = <literal>` of a Python file, read with `ast` (never
+    imported): dicts, lists, tuples, strings and numbers. Fails naming the file and line."""
+    tree = parse_python(path, f"{path} not found (expected a file defining {symbol}).")
+    value = top_level_value(tree, symbol)
+    if value is None:
+        raise PromptSourceError(f"{path}: no top-level `{symbol} = ...` literal found.")
+    return _literal(value, path, numbers=True)
 
 
 def read_patterns(path: str, symbol: str = PATTERNS_SYMBOL) -> Patterns:
@@ -154,15 +170,7 @@ def read_patterns(path: str, symbol: str = PATTERNS_SYMBOL) -> Patterns:
     Accepted: one `symbol = {...}` literal, then `symbol["a"] = symbol["b"]` aliases or
     `symbol["a"] = [...]` literals. Any other change to `symbol` fails, naming the line.
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-    except FileNotFoundError:
-        raise PromptSourceError(f"FLAN templates file not found: {path}") from None
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as e:
-        raise PromptSourceError(f"{path}:{e.lineno}: not valid Python: {e.msg}") from None
+    tree = parse_python(path, f"FLAN templates file not found: {path}")
     patterns: Optional[dict[str, Any]] = None
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
