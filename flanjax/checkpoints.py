@@ -9,6 +9,9 @@ temporary folders are removed when the next run opens the manager.
 
 Converted checkpoints (`python -m flanjax.convert --from_hf`):
     DIR/flanjax_config.json + DIR/checkpoint/ (orbax, `{"params": ...}`)
+    DIR/flanjax_step.json                  {"step": N}: the pre-training step the weights
+                                           reached, when the source records it (fine-tuning
+                                           continues T5X's step count from it)
 
 Hugging Face directories (`save_pretrained`, safetensors) are read through
 `flanjax.convert.hf`.
@@ -36,20 +39,37 @@ from flanjax.model import T5Config, abstract_params
 # ---------------------------------------------------------------- converted checkpoints
 CONFIG_FILE = "flanjax_config.json"
 PARAMS_DIR = "checkpoint"
+STEP_FILE = "flanjax_step.json"
 
 
-def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str) -> str:
-    """Writes `out_dir/flanjax_config.json` and `out_dir/checkpoint` ({"params": ...})."""
+def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str, *, step: int | None = None) -> str:
+    """Writes `out_dir/flanjax_config.json` and `out_dir/checkpoint` ({"params": ...}), and
+    `out_dir/flanjax_step.json` when the step the weights were trained to is known."""
 
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, CONFIG_FILE), "w") as f:
         f.write(config.to_json())
+    step_file = os.path.join(out_dir, STEP_FILE)
+    if step is not None:
+        with open(step_file, "w") as f:
+            json.dump({"step": int(step)}, f)
+    elif os.path.exists(step_file):
+        os.remove(step_file)
     tree = {"params": jax.tree_util.tree_map(np.asarray, params)}
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(os.path.join(out_dir, PARAMS_DIR), tree, force=True)
         checkpointer.wait_until_finished()
     return out_dir
+
+
+def converted_step(path: str) -> int | None:
+    """The step a converted checkpoint records (`flanjax_step.json`), or None."""
+    step_file = os.path.join(os.path.abspath(path), STEP_FILE)
+    if not os.path.exists(step_file):
+        return None
+    with open(step_file) as f:
+        return int(json.load(f)["step"])
 
 
 def load_flanjax_checkpoint(path: str) -> tuple[T5Config, Any]:
