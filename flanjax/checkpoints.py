@@ -9,9 +9,7 @@ temporary folders are removed when the next run opens the manager.
 
 Converted checkpoints (`python -m flanjax.convert --from_hf`):
     DIR/flanjax_config.json + DIR/checkpoint/ (orbax, `{"params": ...}`)
-    DIR/flanjax_step.json                  {"step": N}: the pre-training step the weights
-                                           reached, when the source records it (fine-tuning
-                                           continues T5X's step count from it)
+    DIR/flanjax_step.json {"step": N}: the step the weights reached, when known
 
 Hugging Face directories (`save_pretrained`, safetensors) are read through
 `flanjax.convert.hf`.
@@ -50,12 +48,9 @@ def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str, *, step
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, CONFIG_FILE), "w") as f:
         f.write(config.to_json())
-    step_file = os.path.join(out_dir, STEP_FILE)
     if step is not None:
-        with open(step_file, "w") as f:
+        with open(os.path.join(out_dir, STEP_FILE), "w") as f:
             json.dump({"step": int(step)}, f)
-    elif os.path.exists(step_file):
-        os.remove(step_file)
     tree = {"params": jax.tree_util.tree_map(np.asarray, params)}
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(os.path.join(out_dir, PARAMS_DIR), tree, force=True)
@@ -66,10 +61,7 @@ def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str, *, step
 def converted_step(path: str) -> int | None:
     """The step a converted checkpoint records (`flanjax_step.json`), or None."""
     step_file = os.path.join(os.path.abspath(path), STEP_FILE)
-    if not os.path.exists(step_file):
-        return None
-    with open(step_file) as f:
-        return int(json.load(f)["step"])
+    return int(json.load(open(step_file))["step"]) if os.path.exists(step_file) else None
 
 
 def load_flanjax_checkpoint(path: str) -> tuple[T5Config, Any]:
