@@ -17,9 +17,11 @@ How many examples of each task (`plan`):
                      with num_epochs=1 read to the end); the rates only order nothing, and
                      are recorded.
 Which examples: the task's seqio dataset, shuffled with seed stable_int(seed, task, pass).
-Where they go: shard stable_int(seed, task, i) % num_shards of the i-th example of a task,
-and inside a shard by that key, so the files are a fixed function of the seed whatever
-order the workers run in. The same seed gives byte-identical files.
+Where they go: the i-th example of a task to shard (stable_int(seed, task) + i) % num_shards
+(round robin, so shards are even), ordered inside a shard by stable_int(seed, task, i), so
+the files are a fixed function of the seed whatever order the workers run in: the same
+seed gives byte-identical files. A shard that gets no example is not written (Hugging Face
+`datasets` cannot read an empty Parquet file); the manifest lists the files written.
 
 The tasks render in parallel as an Apache Beam pipeline (`run_pipeline`; the DirectRunner
 by default, Dataflow / Flink / Spark by pipeline options).
@@ -215,9 +217,11 @@ def keyed_examples(config: ExportConfig, tp: TaskPlan,
 
     n = 0
     every = max(1, (tp.count or 10_000) // 10)
+    offset = render_lib.stable_int(config.seed, tp.task, "shard")
     for n, row in enumerate(examples_of_task(config, tp), start=1):
+        # Round robin from a per-task offset (shards even in size); the key orders a shard.
         key = render_lib.stable_int(config.seed, tp.task, n - 1)
-        yield key % num_shards, (key, json.dumps(row, ensure_ascii=False))
+        yield (offset + n - 1) % num_shards, (key, json.dumps(row, ensure_ascii=False))
         if n % every == 0:
             logging.info("[export] %s: %d%s examples", tp.task, n,
                          f" of {tp.count}" if tp.count is not None else "")
@@ -267,11 +271,13 @@ def _tf_example(row: Mapping[str, Any]) -> bytes:
 
 
 def write_shard(config: ExportConfig, shard: int, num_shards: int,
-                keyed_rows: Iterable[tuple[int, str]]) -> str:
-    """Writes one shard (rows sorted by key); returns its file name."""
+                keyed_rows: Iterable[tuple[int, str]]) -> Optional[str]:
+    """Writes one shard (rows sorted by key); returns its file name (None: no rows)."""
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
     rows = [json.loads(text) for _, text in sorted(keyed_rows)]
+    if not rows:
+        return None
     name = shard_name(config.split, shard, num_shards, config.fmt)
     path = os.path.join(config.out_dir, name)
     if config.fmt == "tfrecord":
@@ -310,7 +316,7 @@ def prompt_record(tasks: Sequence[TaskPlan]) -> dict[str, Any]:
 
 
 def manifest(config: ExportConfig, tasks: Sequence[TaskPlan], counts: Mapping[str, int],
-             num_shards: int, prompts: Mapping[str, Any]) -> dict[str, Any]:
+             files: Sequence[str], prompts: Mapping[str, Any]) -> dict[str, Any]:
     import flanjax  # pylint: disable=g-import-not-at-top
     from flanjax.data import tasks as tasks_lib  # pylint: disable=g-import-not-at-top
 
@@ -336,7 +342,7 @@ def manifest(config: ExportConfig, tasks: Sequence[TaskPlan], counts: Mapping[st
         "lengths": dict(config.lengths),
         "format": config.fmt,
         "fields": list(FIELDS),
-        "files": [shard_name(config.split, s, num_shards, config.fmt) for s in range(num_shards)],
+        "files": sorted(files),
         "prompt_sources": dict(prompts),
         "flanjax_version": flanjax.__version__,
     }
@@ -408,10 +414,8 @@ def run_pipeline(config: ExportConfig, pipeline_args: Sequence[str] = (), *,
     prepare_out_dir(config, overwrite)
     logging.info("[export] %s: %d task(s) -> %d %s shard(s) in %s", config.name, len(tasks),
                  num_shards, config.fmt, config.out_dir)
-    result: dict[str, Any] = {}
-
-    def finish(counts: Mapping[str, int]) -> None:
-        write_manifest(config, manifest(config, tasks, counts, num_shards, prompts))
+    def finish(counts: Mapping[str, int], files: Sequence[Optional[str]]) -> None:
+        write_manifest(config, manifest(config, tasks, counts, [f for f in files if f], prompts))
 
     class RenderTask(beam.DoFn):
         def setup(self):
@@ -430,12 +434,13 @@ def run_pipeline(config: ExportConfig, pipeline_args: Sequence[str] = (), *,
                     | "Spread" >> beam.Reshuffle()
                     | "Render" >> beam.ParDo(RenderTask()).with_outputs("counts", main="rows"))
         every_shard = p | "Shards" >> beam.Create([(s, None) for s in range(num_shards)])
-        _ = ((rendered.rows, every_shard) | beam.Flatten() | beam.GroupByKey()
-             | "Write" >> beam.MapTuple(lambda s, rows: write_shard(
-                 config, s, num_shards, [r for r in rows if r is not None])))
-        _ = (rendered.counts | beam.combiners.ToDict() | "Manifest" >> beam.Map(finish))
+        files = ((rendered.rows, every_shard) | beam.Flatten() | beam.GroupByKey()
+                 | "Write" >> beam.MapTuple(lambda s, rows: write_shard(
+                     config, s, num_shards, [r for r in rows if r is not None]))
+                 | "Files" >> beam.combiners.ToList())
+        _ = (rendered.counts | beam.combiners.ToDict()
+             | "Manifest" >> beam.Map(finish, files=beam.pvalue.AsSingleton(files)))
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
     with tf.io.gfile.GFile(os.path.join(config.out_dir, MANIFEST)) as f:
-        result = json.load(f)
-    return result
+        return json.load(f)
