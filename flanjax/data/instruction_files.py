@@ -173,12 +173,18 @@ def read_file(path: str, fmt: str, columns: Sequence[str] = ()) -> Iterator[tupl
     skipped, a TSV header counted), the 1-based row of a Parquet file."""
     if fmt == "parquet":
         pq = _pyarrow_parquet()
-        with tf.io.gfile.GFile(path, "rb") as f:
-            n = 0
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
-                for row in batch.to_pylist():
-                    n += 1
-                    yield n, row
+        if "://" in path:  # pyarrow reads local paths; other filesystems through TensorFlow's
+            import pyarrow  # pylint: disable=g-import-not-at-top
+
+            with tf.io.gfile.GFile(path, "rb") as f:
+                handle = pyarrow.BufferReader(f.read())
+        else:
+            handle = path
+        n = 0
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                n += 1
+                yield n, row
         return
     with tf.io.gfile.GFile(path, "r") as f:
         header: Optional[list[str]] = list(columns) or None
