@@ -180,3 +180,22 @@ def test_command_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert runner.call("flanjax.cli.export_data", [MIX, "--out", str(tmp_path / "y")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: exporting runs an Apache Beam pipeline: pip install 'flanjax[export]'"
+
+
+def test_command_in_another_process_writes_the_same_bytes(tmp_path):
+    import subprocess
+
+    from _train_helpers import REPO
+
+    _export(tmp_path / "here", name="demo_reviews_zs", num_examples=6, num_shards=2, seed=3)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flanjax.data.export", "demo_reviews_zs", "--out", str(tmp_path / "there"),
+         "--num_examples", "6", "--num_shards", "2", "--seed", "3"],
+        cwd=REPO, env=dict(os.environ, PYTHONHASHSEED="random"), capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "6 examples of demo_reviews_zs" in proc.stdout
+    names = sorted(os.listdir(tmp_path / "here"))
+    assert names == sorted(os.listdir(tmp_path / "there"))
+    for name in names:
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
