@@ -22,7 +22,7 @@ $(STAMP_BASE): setup.py | $(PY)
 
 $(STAMP_TEST): setup.py | $(PY)
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
-	$(PY) -m pip install --quiet -e ".[test,hf,cache,aot]"
+	$(PY) -m pip install --quiet -e ".[test,hf,cache,export,aot]"
 	touch $@ $(STAMP_BASE)
 
 demo: $(STAMP_BASE)

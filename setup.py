@@ -46,6 +46,9 @@ EXTRAS_REQUIRE = {
     # Offline task caches (`python -m flanjax.data.cache`): seqio's Beam cache job. Beam
     # pins protobuf < 7 and pyarrow < 26: pip resolves the set with tensorflow together.
     "cache": ["apache-beam>=2.77,<3", "google-crc32c>=1.5"],  # Beam needs a crc32c for TFRecords
+    # `python -m flanjax.data.export` (a Beam pipeline) and Parquet instruction files
+    # (INSTRUCTION_FILES); pyarrow < 26 as Beam pins it.
+    "export": ["apache-beam>=2.77,<3", "google-crc32c>=1.5", "pyarrow>=14,<26"],
     # Compiling for a TPU slice on a CPU host (`python -m flanjax.plan --compile`): libtpu
     # alone, the version jax 0.10.2's `tpu` extra pins. JAX keeps running on the CPU
     # (flanjax sets JAX_PLATFORMS=cpu when no TPU is attached; flanjax.hostmem).

@@ -146,6 +146,8 @@ def main(argv=None) -> dict:
 
         print("[data] paths side by side, each in a child process pinned to its cores:", flush=True)
         result.update(data_paths.compare(args, train_tps))
+        for what, why in result.get("skipped", {}).items():
+            print(f"  skipped {what}: {why}")
         print(f"  cached/uncached {result['cached_over_uncached']} (target >= 10), uncached "
               f"2/1 cores {result['uncached_2_over_1_cores']} (target >= 1.7)")
     common.emit(result, args.json_out)

@@ -60,3 +60,26 @@ def test_data_tiny(capsys):
     result = _last_json(capsys)
     assert result["ratio"] > 0
     assert result["examples_per_s"] > 0 and 0 < result["packing_density"] <= 1
+
+
+def test_data_paths_skip_the_cached_paths_naming_why(monkeypatch, tmp_path):
+    """Without Beam, or when the cache job fails, the cached paths are skipped and said so."""
+    import importlib.util
+    import subprocess
+
+    from benchmarks import data_paths
+    from flanjax.data import mixtures  # noqa: F401  (registers the demo mixture)
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(data_paths.CacheUnavailable, match=r"pip install 'flanjax\[cache\]'"):
+        data_paths.ensure_cache("demo", str(tmp_path / "none"))
+    monkeypatch.undo()
+    failed = subprocess.CompletedProcess([], 1, stdout=None, stderr="Traceback ...\nModuleNotFoundError: x\n")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: failed)
+    with pytest.raises(data_paths.CacheUnavailable, match="exit 1.*ModuleNotFoundError: x"):
+        data_paths.ensure_cache("demo", str(tmp_path / "none"))
+    paths = {label: {"examples_per_s": 100.0 * (i + 1), "sequences_per_s": 10.0}
+             for i, (label, _, _, cached, _) in enumerate(data_paths.CONFIGS) if not cached}
+    out = data_paths.uncached_only(paths, "why")
+    assert out["skipped"] == {"cached paths": "why"} and out["cached_over_uncached"] is None
+    assert out["uncached_2_over_1_cores"] == 3.0  # uncached_2cores (300) / uncached_1core (100)

@@ -89,6 +89,7 @@ def test_documented_command(where, command, capsys):
     else:  # needs data or checkpoints that are not here: its flags must at least parse
         cli = {"flanjax.convert": "flanjax.cli.convert", "flanjax.contamination": "flanjax.cli.contamination",
                "flanjax.data.inspect": "flanjax.cli.inspect_data", "flanjax.heldout": "flanjax.cli.heldout",
+               "flanjax.data.export": "flanjax.cli.export_data",
                "flanjax.plan": None}.get(module)
         if cli is None:
             pytest.skip(f"{module}: not checkable offline")

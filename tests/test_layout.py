@@ -69,7 +69,7 @@ def _layer(module: str) -> int:
     parts = module.split(".")
     if len(parts) == 1:
         return -1  # flanjax/__init__.py
-    if parts[1] == "train" and parts[-1] == "__main__" or parts[1:] == ["data", "inspect"] or (
+    if parts[1] == "train" and parts[-1] == "__main__" or parts[1:] in (["data", "inspect"], ["data", "export"]) or (
         parts[1] == "convert" and parts[-1] == "__main__"
     ):
         return LAYERS["eval"]  # command shims

@@ -88,6 +88,28 @@ def call(module: str, argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"error: {one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as e:  # pylint: disable=broad-except
+        inner = wrapped_bad_input(e)
+        if inner is None or debug:
+            raise
+        print(f"error: {inner}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# Bad-input errors that data code raises inside tf.data (a generator or `py_function`),
+# which reach the command wrapped in a TensorFlow error with the Python traceback inside.
+_WRAPPED_BAD_INPUT = ("BadRowError",)
+
+
+def wrapped_bad_input(error: BaseException) -> Optional[str]:
+    """The one-line message of a bad-input error wrapped by tf.data, or None."""
+    if not type(error).__module__.startswith("tensorflow"):
+        return None
+    for line in str(error).splitlines():
+        for name in _WRAPPED_BAD_INPUT:
+            if f"{name}: " in line:
+                return line.split(f"{name}: ", 1)[1].strip()
+    return None
 
 
 def run(module: str, argv: Optional[Sequence[str]] = None) -> NoReturn:

@@ -47,6 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TYDIQA_EXEMPLARS", "FLANJAX_TYDIQA_EXEMPLARS", "JSON-lines TyDiQA 1-shot exemplars"),
     Setting("RENDER_SEED", "FLANJAX_RENDER_SEED", "seed of each task's template and exemplar draws (fixed at registration; a cache records it)", "0"),
     Setting("RENDER_PROCESSES", "FLANJAX_RENDER_PROCESSES", "processes that render uncached examples (1: in the tf.data thread)", "1"),
+    Setting("INSTRUCTION_FILES", "FLANJAX_INSTRUCTION_FILES", "instruction files as tasks: a glob, or {set: {'train': glob, 'inputs': field, ...}} (flanjax.data.instruction_files)"),
     Setting("CACHE_DIRS", "FLANJAX_CACHE_DIRS", "comma-separated seqio offline cache directories (python -m flanjax.data.cache)"),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -10,6 +10,7 @@ Mixtures (the papers' numbers are cited where they are defined below):
   dialog     Flan 2022 dialog (zs + fs, input inversion at 0.3)
   flan2022   Longpre et al. 2023: flan2021/t0/niv2/cot/dialog submixtures, 0.4/0.32/0.2/0.05/0.03
   demo       the bundled offline data
+  instruction_files   the file sets of the INSTRUCTION_FILES setting (`flanjax.data.instruction_files`)
   {mixture}_minus_{cluster}   leave-one-cluster-out, for every cluster of the mixture
 
 Nothing here reads data: rates are functions evaluated when a mixture is first used.
@@ -25,6 +26,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import seqio
 
 from flanjax.data import catalog as catalog_lib
+from flanjax.data import instruction_files
 from flanjax.data import locations
 from flanjax.data import sni
 from flanjax.data import sni_eval
@@ -224,6 +226,8 @@ def _register_family(suffix: str, keep: Keep, held_out: Optional[str] = None) ->
     add("t0_plus", t0_tasks(keep, mixture="t0_plus"))
     add("t0_plus_plus", t0_tasks(keep, mixture="t0_plus_plus"))
     add("demo", demo_tasks(keep))
+    add(instruction_files.MIXTURE, instruction_files.mixture_tasks(
+        keep, functools.partial(capped_rate, maximum=float("inf"))))
     add("niv2", [(n, 1.0) for n in sni.TASK_NAMES] if keep(sni.CLUSTER) else [])
     add("cot", _capped("cot", keep, [("zs", "opt"), ("fs", "opt")], FLAN2022_CAPS["cot"]))
     add(
@@ -305,6 +309,7 @@ def all_clusters() -> list[str]:
 
 
 def register_all() -> None:
+    instruction_files.register_entries()  # the INSTRUCTION_FILES setting's catalog entries
     tasks_lib.register_all()
     sni.register_tasks()
     sni_eval.register_task()
