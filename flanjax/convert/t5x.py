@@ -209,20 +209,22 @@ def to_flanjax(flat: dict[Path, np.ndarray], config: T5Config) -> dict[str, Any]
     from flanjax.model.network import abstract_params  # pylint: disable=g-import-not-at-top
 
     expected = _flatten(abstract_params(config.replace(scan_layers=False)))
+    unexpected = sorted(_name(p) for p in set(flat) - set(expected))
+    instead = f"; it has instead {unexpected[:4]}" if unexpected else ""
     params: dict[str, Any] = {}
     for path, spec in expected.items():
         want = tuple(spec.shape)
         kind = _is_attention(path)
         joined = ((want[0], want[1] * want[2]) if kind == "qkv" else (want[0] * want[1], want[2])) if kind else want
         if path not in flat:
-            raise T5XCheckpointError(f"T5X checkpoint lacks parameter {_name(path)} (expected shape {joined})")
+            raise T5XCheckpointError(
+                f"T5X checkpoint lacks parameter {_name(path)} (expected shape {joined}){instead}")
         array = flat[path]
         if array.shape not in (want, joined):
             raise T5XCheckpointError(
                 f"T5X parameter {_name(path)} has shape {array.shape} but the config inferred "
                 f"from the checkpoint expects {joined}")
         _set(params, path, np.ascontiguousarray(array.reshape(want)).astype(config.parameter_dtype))
-    unexpected = sorted(_name(p) for p in set(flat) - set(expected))
     if unexpected:
         raise T5XCheckpointError(
             f"T5X checkpoint has parameters flanjax's T5 does not account for: {unexpected[:8]}")
