@@ -11,12 +11,12 @@ from _t5x_layout import read_t5x, scanned_from_per_layer, t5x_target_from_hf, ti
 
 import jax
 
-from flanjax.checkpoints import converted_step, load_flanjax_checkpoint, load_initial_params
+from flanjax.checkpoints import converted_step, load_flanjax_checkpoint, load_initial_params, save_flanjax_checkpoint
 from flanjax.convert import load_hf_t5
 from flanjax.convert.hf import stack_layers
 from flanjax.convert.t5x import T5XCheckpointError, load_t5x, read_t5x_adafactor_state, save_t5x
 from flanjax.convert.t5x_files import resolve_spec
-from flanjax.model import T5, T5Config, abstract_params, init_params
+from flanjax.model import T5, T5Config, abstract_params
 
 _SHAPE_FIELDS = ("vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
                  "num_decoder_layers", "relative_attention_num_buckets", "relative_attention_max_distance",
@@ -79,10 +79,8 @@ def test_cli_round_trip_is_identity_and_records_step(tmp_path):
     assert slots["v"][0] == "spec" and slots["v"][1].shape == (32, 32) and not slots["v"][1].any()
     assert all(slots[k][0] == "inline" and slots[k][1].shape == (1,) for k in ("v_row", "v_col", "m"))
 
-    run = _cli("--from_t5x", str(tmp_path / "back"), "--out", str(tmp_path / "fj2"))
-    assert run.returncode == 0, run.stderr
-    config2, params2 = load_flanjax_checkpoint(str(tmp_path / "fj2"))
-    assert config2 == config and converted_step(str(tmp_path / "fj2")) == 77
+    config2, params2, step2 = load_t5x(str(tmp_path / "back"))
+    assert config2 == config and step2 == 77
     jax.tree_util.tree_map(np.testing.assert_array_equal, params, params2)
     assert "mlp_activations = ('gelu', 'linear')" in (tmp_path / "back" / "model.gin").read_text()
 
@@ -93,7 +91,7 @@ def test_export_factors_adafactor_state_as_t5x(tmp_path):
     # v_row drops the column dim, v_col the row dim.
     config = T5Config.tiny(vocab_size=256, d_model=128, d_ff=256, num_heads=2, d_kv=64,
                            num_encoder_layers=1, num_decoder_layers=1)
-    params = jax.tree_util.tree_map(np.asarray, init_params(config, jax.random.key(3)))
+    params = jax.tree_util.tree_map(lambda a: np.ones(a.shape, a.dtype), abstract_params(config))
     save_t5x(config, params, str(tmp_path), step=5)
     states = read_t5x(str(tmp_path / "checkpoint_5"))["state"]["param_states"]
     expected = {
@@ -160,6 +158,11 @@ def test_missing_renamed_and_misshapen_parameters_are_named(tmp_path):
     write_t5x(str(tmp_path / "shape"), 1, target)
     with pytest.raises(T5XCheckpointError, match=r"decoder/layers_0/self_attention/query/kernel has shape \(32, 30\).*\(32, 32\)"):
         load_t5x(str(tmp_path / "shape"))
+    target = t5x_target_from_hf(model)  # same size, wrong orientation: still named
+    target["encoder"]["layers_1"]["mlp"]["wi_1"]["kernel"] = target["encoder"]["layers_1"]["mlp"]["wi_1"]["kernel"].T
+    write_t5x(str(tmp_path / "transposed"), 1, target)
+    with pytest.raises(T5XCheckpointError, match=r"encoder/layers_1/mlp/wi_1/kernel has shape \(48, 32\).*\(32, 48\)"):
+        load_t5x(str(tmp_path / "transposed"))
 
     target = t5x_target_from_hf(model)
     write_t5x(str(tmp_path / "gin"), 1, target)
@@ -182,8 +185,8 @@ def test_adafactor_state_and_fine_tuning_start(tmp_path):
     assert len(state.slots) == len(jax.tree_util.tree_leaves(target))
 
     # Fine-tuning reads the import like a --from_hf conversion, in either layer layout.
-    assert _cli("--from_t5x", str(tmp_path / "t5x"), "--out", str(tmp_path / "fj")).returncode == 0
-    config, params = load_flanjax_checkpoint(str(tmp_path / "fj"))
+    config, params, step = load_t5x(str(tmp_path / "t5x"))
+    save_flanjax_checkpoint(config, params, str(tmp_path / "fj"), step=step)
     scan = config.replace(scan_layers=True)
     restored = load_initial_params(str(tmp_path / "fj"), scan, abstract_params(scan))
     jax.tree_util.tree_map(np.testing.assert_array_equal, restored, stack_layers(params, config))
