@@ -147,7 +147,7 @@ def _read_array(spec: dict[str, Any], checkpoint_dir: str, name: str) -> np.ndar
         array = ts.open(resolved, open=True).result().read().result()
     except Exception as e:  # ValueError / NOT_FOUND from tensorstore: name the array
         raise T5XCheckpointError(
-            f"Cannot read T5X array {name} from {resolved['kvstore']}: {str(e).splitlines()[0]}"
+            f"Cannot read T5X array {name} from {resolved['kvstore']}: {str(e).splitlines()[0].split(' [tensorstore_spec')[0]}"
         ) from None
     recorded = (spec.get("metadata") or {}).get("shape")
     if recorded is not None and tuple(recorded) != tuple(array.shape):
