@@ -1,16 +1,22 @@
-"""`python -m flanjax.convert --from_hf DIR --out DIR` and `--to_hf DIR [--step N] --out DIR`.
+"""`python -m flanjax.convert --from_hf DIR --out DIR` and `--to_hf DIR [--step N] --out DIR`;
+`--from_t5x CHECKPOINT --out DIR` and `--to_t5x DIR [--step N] --out T5X_MODEL_DIR`.
 
 --from_hf reads a transformers `save_pretrained` directory (safetensors) and writes a
 flanjax checkpoint (flanjax_config.json + orbax params). --to_hf exports a converted
 checkpoint or a training run's MODEL_DIR (its latest step, or --step N) as a Hugging Face
 directory with the run's SentencePiece tokenizer, which `transformers` loads. --out must be
 new, empty, or an earlier output of the same kind: it is never written into a training run.
+--from_t5x reads a T5X checkpoint (a MODEL_DIR's latest checkpoint_N, or --step N, a
+checkpoint_N folder or its msgpack file; local or gs://) into a converted checkpoint that
+records T5X's step; --to_t5x writes --out/checkpoint_{step} that T5X restores, and
+--out/model.gin with the network.T5Config bindings (flanjax.convert.t5x says how).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from flanjax.cli.runner import UsageError
@@ -21,7 +27,8 @@ class OutDirError(UsageError):
 
 
 def check_out_dir(out: str, kind: str) -> None:
-    """`kind`: "converted" (flanjax_config.json + checkpoint/) or "hf" (config.json + safetensors)."""
+    """`kind`: "converted" (flanjax_config.json + checkpoint/), "hf" (config.json + safetensors)
+    or "t5x" (a T5X MODEL_DIR of checkpoint_N folders)."""
     if not os.path.exists(out):
         return
     if not os.path.isdir(out):
@@ -29,14 +36,19 @@ def check_out_dir(out: str, kind: str) -> None:
     names = set(os.listdir(out))
     if not names:
         return
-    allowed = ({"flanjax_config.json", "checkpoint", "spiece.model", "vocab.json"} if kind == "converted"
-               else {"config.json", "model.safetensors", "spiece.model", "tokenizer_config.json",
-                     "generation_config.json"})
+    if kind == "converted":
+        allowed = {"flanjax_config.json", "checkpoint", "spiece.model", "vocab.json", "flanjax_step.json"}
+    elif kind == "t5x":
+        allowed = {n for n in names if re.fullmatch(r"checkpoint_\d+", n)} | {"model.gin"}
+    else:
+        allowed = {"config.json", "model.safetensors", "spiece.model", "tokenizer_config.json",
+                   "generation_config.json"}
     if not names <= allowed:
         extra = sorted(names - allowed)
         what = "a training run" if "checkpoints" in names else "other files"
+        label = {"converted": "converted flanjax checkpoint", "t5x": "T5X export"}.get(kind, "Hugging Face export")
         raise OutDirError(
-            f"--out {out} is not empty and is not a {'converted flanjax checkpoint' if kind == 'converted' else 'Hugging Face export'} "
+            f"--out {out} is not empty and is not a {label} "
             f"(it holds {what}: {', '.join(extra[:5])}); choose a new or empty directory"
         )
 
@@ -47,14 +59,25 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--from_hf", metavar="DIR", help="transformers T5 directory")
     source.add_argument("--to_hf", metavar="DIR", help="converted checkpoint or training run's MODEL_DIR")
+    source.add_argument("--from_t5x", metavar="CHECKPOINT", help="T5X MODEL_DIR, checkpoint_N folder or file (local or gs://)")
+    source.add_argument("--to_t5x", metavar="DIR", help="converted checkpoint or training run's MODEL_DIR")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
-    parser.add_argument("--step", type=int, default=None, help="(--to_hf of a run) step to export; default latest")
+    parser.add_argument("--step", type=int, default=None,
+                        help="(--to_hf / --to_t5x of a run, --from_t5x of a MODEL_DIR) step; default latest")
     parser.add_argument(
-        "--scan_layers", action="store_true", help="(--from_hf) store layers stacked for nn.scan"
+        "--scan_layers", action="store_true", help="(--from_hf, --from_t5x) store layers stacked for nn.scan"
     )
     args = parser.parse_args(argv)
-    check_out_dir(args.out, "converted" if args.from_hf else "hf")  # errors: one line, exit 2
-    if args.from_hf:
+    kind = "converted" if args.from_hf or args.from_t5x else "t5x" if args.to_t5x else "hf"
+    check_out_dir(args.out, kind)  # errors: one line, exit 2
+    if args.from_t5x or args.to_t5x:
+        from flanjax.cli import convert_t5x  # pylint: disable=g-import-not-at-top
+
+        if args.from_t5x:
+            convert_t5x.from_t5x(args.from_t5x, args.out, step=args.step, scan_layers=args.scan_layers)
+        else:
+            convert_t5x.to_t5x(args.to_t5x, args.out, step=args.step)
+    elif args.from_hf:
         from flanjax.checkpoints import save_flanjax_checkpoint  # pylint: disable=g-import-not-at-top
         from flanjax.convert.hf import load_hf_t5  # pylint: disable=g-import-not-at-top
 
