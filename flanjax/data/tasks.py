@@ -307,6 +307,23 @@ def cap_split(split: str, cap: int) -> str:
     return f"{m['name']}[{m['start']}:{end}]"
 
 
+# The training formats of Flan 2022 (its zs/fs opt/noopt variants and input inversion); "zs",
+# "fs" and "cot" are FLAN 2021's and the CoT collection's.
+FLAN2022_FORMATS = ("zs_noopt", "fs_noopt", "zs_varopt", "fs_varopt", "inv", "fs_inv")
+
+
+def flan2022_split_view(entry: CatalogEntry, fmt: str) -> CatalogEntry:
+    """`entry` as Flan 2022 format `fmt` trains on it: v2's training split
+    (`CatalogEntry.flan2022_train_split`, `flan/v2/utils.py`
+    `reset_split_maxes_on_flan_v0_configs`) read whole, no 30k slice; other formats and
+    entries without a v2 split: `entry` unchanged."""
+    split = entry.flan2022_train_split
+    if fmt not in FLAN2022_FORMATS or not split or not isinstance(entry.source, sources.TfdsSource):
+        return entry
+    source = dataclasses.replace(entry.source, splits={**entry.source.splits, entry.train_split: split})
+    return dataclasses.replace(entry, source=source, max_train_examples=None)
+
+
 def _train_source(entry: CatalogEntry) -> seqio.DataSource:
     source = entry.source
     if entry.max_train_examples and isinstance(source, sources.TfdsSource):
@@ -399,7 +416,7 @@ def train_formats(entry: CatalogEntry) -> list[str]:
     out = ["zs", "fs"]
     # Flan 2022's formats: entries with options, and with v2's templates (FLAN_SOURCE_DIR)
     # every Flan entry, so the Flan submixture renders v2's templates (mixtures._fmt).
-    if entry.has_options or entry.flan2022_templates:
+    if entry.has_options or entry.flan2022_templates or entry.flan2022_train_split:
         out += ["zs_noopt", "fs_noopt", "zs_varopt", "fs_varopt"]
     if entry.rationale_field:
         out.append("cot")
@@ -477,7 +494,7 @@ def register_entry_tasks(entry: CatalogEntry) -> list[str]:
     names = []
     for fmt in train_formats(entry):
         name = train_task_name(entry, fmt)
-        view, spec = format_view(entry, fmt)
+        view, spec = format_view(flan2022_split_view(entry, fmt), fmt)
         _register(name, view, spec, template_index=None, train=True)
         names.append(name)
     # Entries with only a train split (e.g. Flan 2022's CoT TSVs) get no eval tasks:
