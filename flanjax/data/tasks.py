@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import seqio
 import tensorflow as tf
 
+from flanjax.data import exemplar_pool
 from flanjax.data import catalog as catalog_lib
 from flanjax.data import formats
 from flanjax.data import render as render_lib
@@ -43,7 +44,8 @@ from flanjax.data.catalog.entry import CatalogEntry
 from flanjax.data import metrics as metrics_lib
 from flanjax.data import locations
 
-# Candidate exemplars read from the train split for few-shot formats.
+# Candidate exemplars per few-shot task, one from each of this many strata of its training
+# split (`flanjax.data.exemplar_pool`).
 EXEMPLAR_POOL_SIZE = 64
 DEFAULT_NUM_SHOTS = 3
 
@@ -272,14 +274,10 @@ def _exemplar_pool(entry: CatalogEntry) -> Callable[[], list[dict]]:
 
 
 def _read_exemplar_pool(entry: CatalogEntry) -> list[dict]:
-    ds = entry.source.to_seqio().get_dataset(entry.train_split, shuffle=False)
-    out = []
-    for raw in ds.take(EXEMPLAR_POOL_SIZE * 2).as_numpy_iterator():
-        fields = entry.fields_of(sources.decode_example(raw))
-        if fields is not None:
-            out.append(fields)
-        if len(out) >= EXEMPLAR_POOL_SIZE:
-            break
+    """EXEMPLAR_POOL_SIZE candidates from across the split the task trains on
+    (`flanjax.data.exemplar_pool`), the same on every host and worker."""
+    out = exemplar_pool.read_pool(_train_source(entry), entry.train_split, EXEMPLAR_POOL_SIZE,
+                                  entry.name, entry.fields_of, sources.decode_example)
     if not out:
         raise ValueError(f"Few-shot for {entry.name!r}: the train split gave no usable exemplars.")
     return out
