@@ -98,13 +98,14 @@ def test_evaluate_decodes_every_test_instance_and_scores_it(repo, monkeypatch): 
         vocab = seqio.get_mixture_or_task(sni_test.TASK_NAME).output_features["targets"].vocabulary
         config = T5Config.tiny(vocab_size=vocab.vocab_size)
         settings = heldout.EvalSettings(lengths=(("inputs", 128), ("targets", 12)), batch_size=8)
-        got = sni_test.evaluate(config, None, settings)
+        got = sni_test.evaluate(config, None, settings, lengths={"inputs": 128, "targets": 12})
+        # No lengths: Tk-Instruct's 1024 / 128 (scripts/eval_tk_instruct.sh), not settings'.
         first_ten = sni_test.evaluate(config, None, dataclasses.replace(settings, max_examples=10))
         with pytest.raises(Exception, match="vocab|embedding"):  # a checkpoint of another vocabulary
             sni_test.evaluate(T5Config.tiny(vocab_size=vocab.vocab_size + 4096), None, settings)
     finally:
         locations.configure({"SNI_DIR": None})
-    assert calls[:2] == [(103, 12, 8), (10, 12, 8)]
+    assert calls[:2] == [(103, 12, 8), (10, 128, 8)]
     assert got["exact_match"] == pytest.approx(100 * 100 / 103)
     assert got["exact_match_for_textual_entailment"] == 100.0
     assert got["exact_match_for_title_generation"] == 0.0

@@ -109,7 +109,7 @@ def _entries(collection: str, keep: Keep, clusters: Optional[Iterable[str]] = No
 def _fmt(entry: CatalogEntry, base: str, options: str) -> str:
     """Flan 2022 format names: `{base}_{varopt|noopt}` where the entry has options or v2's
     templates (`tasks.train_formats`)."""
-    flan2022 = entry.has_options or bool(entry.flan2022_templates)
+    flan2022 = entry.has_options or bool(entry.flan2022_templates or entry.flan2022_train_split)
     if flan2022 and options == "opt":
         return f"{base}_varopt"
     if flan2022 and options == "noopt":

@@ -157,6 +157,75 @@ def _demonstration(kind: str, index: int, demo: Mapping[str, str], explain: bool
     return text + "\n"
 
 
+@dataclasses.dataclass(frozen=True)
+class Parts:
+    """The pieces of one Tk-Instruct input, before the length budget picks demonstrations."""
+
+    name: str  # "{task}. " or ""
+    definition: str  # "Definition: ....\n\n" or ""
+    positive: tuple[str, ...]  # " Positive Example i -\n..." (the first num_pos_examples)
+    negative: tuple[str, ...]
+    query: str  # "Now complete the following example -\nInput: ....\nOutput: "
+
+
+def parts(
+    task: SNITask,
+    instance: Mapping[str, Any],
+    *,
+    num_pos_examples: int = 2,
+    num_neg_examples: int = 0,
+    add_explanation: bool = False,
+    add_task_name: bool = False,
+    add_task_definition: bool = True,
+) -> Parts:
+    """The collator's strings for `instance` (`DataCollatorForNI.__call__`)."""
+    query = _end_with_punctuation(
+        f"Now complete the following example -\nInput: {instance['input'].strip()}"
+    )
+    definition = ""
+    if add_task_definition:
+        definition = _end_with_punctuation("Definition: " + task.definition.strip()) + "\n\n"
+    return Parts(
+        name=f"{task.name}. " if add_task_name else "",
+        definition=definition,
+        positive=tuple(_demonstration("Positive", i + 1, d, add_explanation)
+                       for i, d in enumerate(task.positive_examples[:num_pos_examples])),
+        negative=tuple(_demonstration("Negative", i + 1, d, add_explanation)
+                       for i, d in enumerate(task.negative_examples[:num_neg_examples])),
+        query=query + "\nOutput: ",
+    )
+
+
+def compose(
+    p: Parts, max_input_length: Optional[int] = None, length_fn: Callable[[str], int] = len
+) -> str:
+    """The input, with Tk-Instruct's length budget (`DataCollatorForNI.__call__`).
+
+    Each positive demonstration is added, in order, only while
+    `length_fn(definition + " ".join(kept) + candidate + query) <= max_input_length`; the first
+    that does not fit stops the positives. Negatives likewise, measured on definition +
+    " ".join(positives) + " ".join(kept negatives) + candidate + query. The task name is not
+    measured, and the joins inside the measured text have spaces that the input does not,
+    both as Tk writes them. Tk's `length_fn` counts tokenizer ids, EOS included. The
+    definition and the query are always kept (a still too long input is cut from the end).
+    """
+
+    def fits(text: str) -> bool:
+        return max_input_length is None or length_fn(text) <= max_input_length
+
+    positive: list[str] = []
+    for candidate in p.positive:
+        if not fits(p.definition + " ".join(positive) + candidate + p.query):
+            break
+        positive.append(candidate)
+    negative: list[str] = []
+    for candidate in p.negative:
+        if not fits(p.definition + " ".join(positive) + " ".join(negative) + candidate + p.query):
+            break
+        negative.append(candidate)
+    return p.name + p.definition + "".join(positive) + "".join(negative) + p.query
+
+
 def encode(
     task: SNITask,
     instance: Mapping[str, Any],
@@ -169,36 +238,13 @@ def encode(
     max_input_length: Optional[int] = None,
     length_fn: Callable[[str], int] = len,
 ) -> Rendered:
-    """The Tk-Instruct input for `instance` and its first output as the target.
-
-    With `max_input_length`, demonstrations are added one at a time while the whole input
-    still fits (per `length_fn`, e.g. a token count), as the collator does; the definition
-    and the instance itself are never cut here.
-    """
-    query = _end_with_punctuation(
-        f"Now complete the following example -\nInput: {instance['input'].strip()}"
-    )
-    query += "\nOutput: "
-    name = f"{task.name}. " if add_task_name else ""
-    definition = ""
-    if add_task_definition:
-        definition = _end_with_punctuation("Definition: " + task.definition.strip()) + "\n\n"
-
-    def fits(parts: Sequence[str]) -> bool:
-        return max_input_length is None or length_fn("".join(parts)) <= max_input_length
-
-    demos: list[str] = []
-    for kind, pool, k in (
-        ("Positive", task.positive_examples, num_pos_examples),
-        ("Negative", task.negative_examples, num_neg_examples),
-    ):
-        for i, demo in enumerate(pool[:k]):
-            text = _demonstration(kind, i + 1, demo, add_explanation)
-            if not fits([name, definition, *demos, text, query]):
-                break
-            demos.append(text)
+    """The Tk-Instruct input for `instance` and its first output as the target; with
+    `max_input_length`, demonstrations within Tk's length budget (`compose`)."""
+    p = parts(task, instance, num_pos_examples=num_pos_examples,
+              num_neg_examples=num_neg_examples, add_explanation=add_explanation,
+              add_task_name=add_task_name, add_task_definition=add_task_definition)
     outputs = references(instance)
-    return Rendered(inputs=name + definition + "".join(demos) + query, targets=outputs[0])
+    return Rendered(inputs=compose(p, max_input_length, length_fn), targets=outputs[0])
 
 
 def references(instance: Mapping[str, Any]) -> list[str]:

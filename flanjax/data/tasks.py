@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import seqio
 import tensorflow as tf
 
+from flanjax.data import exemplar_pool
 from flanjax.data import catalog as catalog_lib
 from flanjax.data import formats
 from flanjax.data import render as render_lib
@@ -43,7 +44,8 @@ from flanjax.data.catalog.entry import CatalogEntry
 from flanjax.data import metrics as metrics_lib
 from flanjax.data import locations
 
-# Candidate exemplars read from the train split for few-shot formats.
+# Candidate exemplars per few-shot task, one from each of this many strata of its training
+# split (`flanjax.data.exemplar_pool`).
 EXEMPLAR_POOL_SIZE = 64
 DEFAULT_NUM_SHOTS = 3
 
@@ -272,14 +274,10 @@ def _exemplar_pool(entry: CatalogEntry) -> Callable[[], list[dict]]:
 
 
 def _read_exemplar_pool(entry: CatalogEntry) -> list[dict]:
-    ds = entry.source.to_seqio().get_dataset(entry.train_split, shuffle=False)
-    out = []
-    for raw in ds.take(EXEMPLAR_POOL_SIZE * 2).as_numpy_iterator():
-        fields = entry.fields_of(sources.decode_example(raw))
-        if fields is not None:
-            out.append(fields)
-        if len(out) >= EXEMPLAR_POOL_SIZE:
-            break
+    """EXEMPLAR_POOL_SIZE candidates from across the split the task trains on
+    (`flanjax.data.exemplar_pool`), the same on every host and worker."""
+    out = exemplar_pool.read_pool(_train_source(entry), entry.train_split, EXEMPLAR_POOL_SIZE,
+                                  entry.name, entry.fields_of, sources.decode_example)
     if not out:
         raise ValueError(f"Few-shot for {entry.name!r}: the train split gave no usable exemplars.")
     return out
@@ -305,6 +303,23 @@ def cap_split(split: str, cap: int) -> str:
     start = int(m["start"] or 0)
     end = start + cap if not m["end"] else min(int(m["end"]), start + cap)
     return f"{m['name']}[{m['start']}:{end}]"
+
+
+# The training formats of Flan 2022 (its zs/fs opt/noopt variants and input inversion); "zs",
+# "fs" and "cot" are FLAN 2021's and the CoT collection's.
+FLAN2022_FORMATS = ("zs_noopt", "fs_noopt", "zs_varopt", "fs_varopt", "inv", "fs_inv")
+
+
+def flan2022_split_view(entry: CatalogEntry, fmt: str) -> CatalogEntry:
+    """`entry` as Flan 2022 format `fmt` trains on it: v2's training split
+    (`CatalogEntry.flan2022_train_split`, `flan/v2/utils.py`
+    `reset_split_maxes_on_flan_v0_configs`) read whole, no 30k slice; other formats and
+    entries without a v2 split: `entry` unchanged."""
+    split = entry.flan2022_train_split
+    if fmt not in FLAN2022_FORMATS or not split or not isinstance(entry.source, sources.TfdsSource):
+        return entry
+    source = dataclasses.replace(entry.source, splits={**entry.source.splits, entry.train_split: split})
+    return dataclasses.replace(entry, source=source, max_train_examples=None)
 
 
 def _train_source(entry: CatalogEntry) -> seqio.DataSource:
@@ -399,7 +414,7 @@ def train_formats(entry: CatalogEntry) -> list[str]:
     out = ["zs", "fs"]
     # Flan 2022's formats: entries with options, and with v2's templates (FLAN_SOURCE_DIR)
     # every Flan entry, so the Flan submixture renders v2's templates (mixtures._fmt).
-    if entry.has_options or entry.flan2022_templates:
+    if entry.has_options or entry.flan2022_templates or entry.flan2022_train_split:
         out += ["zs_noopt", "fs_noopt", "zs_varopt", "fs_varopt"]
     if entry.rationale_field:
         out.append("cot")
@@ -477,7 +492,7 @@ def register_entry_tasks(entry: CatalogEntry) -> list[str]:
     names = []
     for fmt in train_formats(entry):
         name = train_task_name(entry, fmt)
-        view, spec = format_view(entry, fmt)
+        view, spec = format_view(flan2022_split_view(entry, fmt), fmt)
         _register(name, view, spec, template_index=None, train=True)
         names.append(name)
     # Entries with only a train split (e.g. Flan 2022's CoT TSVs) get no eval tasks:

@@ -33,9 +33,13 @@ def evaluate(
     mesh_shape: Optional[Sequence[int]] = (-1, 1),
     logical_rules: Any = "data_parallel",
     use_cached: bool = False,
+    sni_test_feature_lengths: Optional[Mapping[str, int]] = None,
 ) -> dict[str, Any]:
     """Evaluates one checkpoint and writes the report; returns the results.
 
+    sni_test_feature_lengths: niv2_test's input / target tokens; None: Tk-Instruct's 1,024 /
+    128 (`sni_eval.TK_FEATURE_LENGTHS`, its `scripts/eval_tk_instruct.sh`), whatever
+    task_feature_lengths says for the other tasks.
     mesh_shape, logical_rules: the (data, model) mesh and the rules preset (or table) of
     `flanjax.partitioning`, as in training; `mesh_shape=None` evaluates on one device
     with unplaced parameters. examples_per_cluster: the in-training evaluator's budget
@@ -74,7 +78,8 @@ def evaluate(
                               examples_per_cluster=examples_per_cluster) if tasks else {
         "tasks": [], "datasets": {}, "clusters": {}, "overall": 0.0}
     if with_sni:
-        results["sni_test"] = sni_test.evaluate(config, params, settings, mesh=mesh)
+        results["sni_test"] = sni_test.evaluate(config, params, settings, mesh=mesh,
+                                                lengths=sni_test_feature_lengths)
     if jax.process_index() != 0:
         return results
     name = run_name or os.path.basename(os.path.normpath(checkpoint_path))

@@ -26,15 +26,17 @@ def score(
 
 
 def evaluate(config: Any, params: Any, settings: heldout.EvalSettings, *,
-             mesh: Optional[Any] = None) -> dict[str, float]:
+             mesh: Optional[Any] = None,
+             lengths: Optional[Mapping[str, int]] = None) -> dict[str, float]:
     """Decodes every niv2_test example (the first `settings.max_examples` when set) and scores
-    them with `score`."""
+    them with `score`. `lengths`: input / target tokens, Tk-Instruct's 1,024 / 128 by default
+    (`sni_eval.TK_FEATURE_LENGTHS`); the inputs length is also the demonstrations' budget."""
     seqio = heldout.registry()
     sni_eval.register_task()
     task = seqio.get_mixture_or_task(TASK_NAME)
     vocabulary = task.output_features["targets"].vocabulary
     heldout.check_vocabulary(config, vocabulary, TASK_NAME)
-    lengths = dict(settings.lengths)
+    lengths = dict(lengths or sni_eval.TK_FEATURE_LENGTHS)
     ds = task.get_dataset(sequence_length=lengths, split="test", shuffle=False, num_epochs=1)
     if settings.max_examples:
         ds = ds.take(settings.max_examples)

@@ -92,6 +92,9 @@ class CatalogEntry:
         tasks tokenize with, read when they are registered ("VOCAB": T5's by default).
       max_train_examples: at most this many training examples are read, as a split slice
         (FLAN 2021's 30k); a split that is already a slice is kept as it is.
+      flan2022_train_split: the source split v2 trains this dataset's Flan 2022 formats on
+        (`flan2022_facts.FLAN_V2_TRAIN_SPLITS`), read whole, without `max_train_examples`
+        (`tasks.flan2022_split_view`); None: those formats read `train_split` as FLAN 2021.
       flan2022_templates: Flan 2022's templates of this dataset (`flan/v2/templates.py`, read
         from FLAN_SOURCE_DIR), used by its Flan 2022 formats (`*_varopt`, `*_noopt`); empty:
         those formats use `templates`.
@@ -143,6 +146,7 @@ class CatalogEntry:
     cot_answers: bool = False
     vocabulary: str = "VOCAB"
     max_train_examples: Optional[int] = None
+    flan2022_train_split: Optional[str] = None
     eval_templates: Optional[tuple[int, ...]] = None
     flan2022_templates: tuple[Any, ...] = ()
     flan2022_fewshot: tuple[Any, ...] = ()

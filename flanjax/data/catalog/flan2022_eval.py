@@ -491,7 +491,10 @@ def tydiqa_entry(lang: str, language: str) -> CatalogEntry:
 # -- MGSM ------------------------------------------------------------------------------
 
 MGSM_FIELDS = ("question", "answer")
-_PREFIX = re.compile(r"^([^:\n]{1,40}):\s*")
+# A native prefix as url-nlp's `mgsm/exemplars.py` writes it, colon and the space after it
+# included: "Question: ", French "Question : ", Japanese "問題：" and Chinese "问题：" (full-width
+# colon, no space).
+_PREFIX = re.compile(r"^[^:：\n]{1,40}[:：][ \t]*")
 
 
 def _mgsm_local(lang: str, split: str) -> Optional[sources.JsonlSource]:
@@ -542,9 +545,10 @@ def preprocess_mgsm(raw: Example) -> Optional[Fields]:
 
 
 def _split_prefix(text: str, default: str) -> tuple[str, str]:
-    """("Frage", "...") from "Frage: ..."; (default, text) when there is no short prefix."""
+    """("Frage: ", "...") from "Frage: ...", ("問題：", "...") from "問題：..."; the prefix as
+    written; (default, text) when there is no short prefix."""
     m = _PREFIX.match(text)
-    return (m.group(1), text[m.end() :].strip()) if m else (default, text.strip())
+    return (m.group(0), text[m.end() :].strip()) if m else (default, text.strip())
 
 
 def _mgsm_shots(lang: str) -> FixedShots:
@@ -553,7 +557,7 @@ def _mgsm_shots(lang: str) -> FixedShots:
     Their (localized) prefixes become the layout, so the query is asked the same way.
     """
     _mgsm_check(lang, "train")
-    shots, q_prefix, a_prefix = [], "Question", "Step-by-Step Answer"
+    shots, q_prefix, a_prefix = [], "Question: ", "Step-by-Step Answer: "
     for row in _mgsm_rows(lang, "train"):  # plain Python: errors are not wrapped by tf.data
         row = sources.to_python(dict(row))
         if not row.get("answer"):
@@ -561,8 +565,8 @@ def _mgsm_shots(lang: str) -> FixedShots:
         q_prefix, question = _split_prefix(str(row["question"]), q_prefix)
         a_prefix, answer = _split_prefix(str(row["answer"]), a_prefix)
         shots.append(templates_lib.Rendered(question, answer))
-    layout = PromptLayout(inputs_prefix=f"{q_prefix}: ", x_y_delimiter="\n",
-                          targets_prefix=f"{a_prefix}: ", separator="\n\n")
+    layout = PromptLayout(inputs_prefix=q_prefix, x_y_delimiter="\n",
+                          targets_prefix=a_prefix, separator="\n\n")
     data_dir, release = locations.get("MGSM_DIR"), _mgsm_release()
     origin = (os.path.join(release, mgsm_release.EXEMPLARS_FILE) if release
               else os.path.join(data_dir, lang, "train.jsonl") if data_dir

@@ -40,7 +40,45 @@ INVERSION_RATE = 0.3
 
 # Datasets of the Flan submixture beyond FLAN 2021's 62 (`flan/v2/task_configs_v1.py`,
 # `flan/v2/task_configs.py` FLAN_V0_TASK_CONFIGS): `flanjax.data.catalog.flan2022_flan`.
-FLAN_EXTRA_DATASETS = ("true_case", "word_segment", "wsc273", "lambada", "unified_qa_science_inst")
+# v2 drops wsc273 ("it doesn't contain training data"; `flan/v2/utils.py`
+# `reset_split_maxes_on_flan_v0_configs`), so it is not among them.
+FLAN_EXTRA_DATASETS = ("true_case", "word_segment", "lambada", "unified_qa_science_inst")
+
+# The TFDS training split v2 reads for each Flan-submixture dataset: `flan/v2/task_configs.py`
+# FLAN_V0_TASK_CONFIGS = `flan/v2/utils.py` `reset_split_maxes_on_flan_v0_configs` of
+# `task_configs_v1.py` TASK_CONFIGS. The 30k slice ("train[:30000]") goes; where v1 holds out
+# the end of the train split for validation ("validation": "train[-N:]") the train split
+# becomes "train[:-N]", else the whole split; true_case, fix_punct, word_segment,
+# para_crawl_enes and opinion_abstracts_* keep v1's slices; lambada and
+# unified_qa_science_inst are v2's own configs on "train". 30k stays a mixing-rate cap only
+# (`mixtures.FLAN2022_CAPS`). Used by the Flan 2022 formats only (`tasks.flan2022_split_view`);
+# FLAN 2021's tasks keep their own split and 30k slice.
+FLAN_V2_TRAIN_SPLITS = {
+    **dict.fromkeys(("anli_r1", "anli_r2", "anli_r3", "snli", "paws_wiki", "openbookqa",
+                     "wmt14_enfr", "wmt16_translate_deen", "wmt16_translate_tren",
+                     "wmt16_translate_csen", "wmt16_translate_fien", "wmt16_translate_roen",
+                     "wmt16_translate_ruen", "aeslc", "cnn_dailymail", "gigaword", "multi_news",
+                     "newsroom", "samsum", "xsum", "wiki_lingua_english_en", "lambada",
+                     "unified_qa_science_inst"), "train"),
+    **dict.fromkeys(("mnli_matched", "mnli_mismatched", "qnli", "rte", "hellaswag",
+                     "imdb_reviews", "sentiment140", "sst2", "yelp_polarity_reviews",
+                     "glue_mrpc", "glue_qqp", "arc_challenge", "arc_easy", "natural_questions",
+                     "trivia_qa", "common_gen", "dart", "e2e_nlg", "web_nlg_en", "bool_q", "drop",
+                     "multirc", "squad_v1", "squad_v2", "cosmos_qa", "record",
+                     "definite_pronoun_resolution", "quac", "wic", "trec", "cola", "math_dataset",
+                     "ag_news_subset"), "train[:-200]"),
+    **dict.fromkeys(("cb", "copa", "wsc"), "train[:-50]"),
+    **dict.fromkeys(("piqa", "stsb", "coqa"), "train[:-100]"),
+    "wnli": "train[:-30]",
+    "story_cloze": "validation[:-200]",
+    "winogrande": "train_xl[:-200]",
+    "para_crawl_enes": "train[:30000]",
+    "fix_punct": "train[30200:60200]",
+    "true_case": "train[:30000]",
+    "word_segment": "train[60400:90400]",
+    **dict.fromkeys(("opinion_abstracts_rotten_tomatoes", "opinion_abstracts_idebate"),
+                    "train[:-600]"),
+}
 
 # Dialog in the v2 scripts (`flan/v2/mixtures.py` DEFAULT_MIXTURE_TASK_FILTERS["Dialog"];
 # `flan/v2/task_configs.py` DIALOG_TASK_CONFIGS): wiki_dialog and qrecc. Task Master was

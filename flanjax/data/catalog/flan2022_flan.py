@@ -1,13 +1,16 @@
 """The Flan submixture's datasets beyond FLAN 2021's 62 (Longpre et al. 2023; google-research/
 FLAN `flan/v2/task_configs_v1.py` TASK_CONFIGS and `flan/v2/task_configs.py`
-FLAN_V0_TASK_CONFIGS): true_case, word_segment, wsc273, lambada, unified_qa_science_inst.
+FLAN_V0_TASK_CONFIGS): true_case, word_segment, lambada, unified_qa_science_inst. (wsc273 is
+in TASK_CONFIGS but v2's `flan/v2/utils.py` `reset_split_maxes_on_flan_v0_configs` drops it:
+it has no training data.)
 
 Collection `flan2022_flan`: the Flan 2022 Flan submixture trains on these next to the
 `flan2021` entries; the FLAN 2021 mixture does not. Preprocessors give FLAN's field names;
 with FLAN_SOURCE_DIR set the templates are `flan/v2/templates.py`'s, else flanjax's own.
 Splits are FLAN's: true_case and word_segment are carved from para_crawl/enda around
-fix_punct (train[:30000], train[60400:90400]); wsc273 has only its test split, which v2
-registers whole; lambada and unified_qa/ai2_science_middle read their train split.
+fix_punct (train[:30000], train[60400:90400], kept by v2); lambada and
+unified_qa/ai2_science_middle read their whole train split
+(`flan2022_facts.FLAN_V2_TRAIN_SPLITS`).
 
 Importing this module registers the entries; it reads no data.
 """
@@ -19,6 +22,7 @@ import re
 from typing import Optional
 
 from flanjax.data import templates
+from flanjax.data.catalog import flan2022_facts
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.registry import register_entry
 from flanjax.data.templates import flan_v2
@@ -32,8 +36,6 @@ PATTERNS = {
                   ("Capitalize the following text correctly: {lower}", "{answer}")],
     "word_segment": [("{no_space}\n\nAdd the spaces between the words.", "{answer}"),
                      ("Split this run-together text into words: {no_space}", "{answer}")],
-    "wsc273": [("{context}\n\nHow does the sentence go on?\n{options_}", "{answer}"),
-               ("Finish the sentence: {context}\n{options_}", "{answer}")],
     "lambada": [("{sentence}\n\nWhat is the missing last word?", "{answer}"),
                 ("Give the word that ends this passage: {sentence}", "{answer}")],
     "unified_qa_science_inst": [("{question}\n\n{options_}", "{answer}"),
@@ -49,16 +51,6 @@ def _true_case(ex: Example) -> Optional[Fields]:
 def _word_segment(ex: Example) -> Optional[Fields]:
     text = str(ex["en"])
     return {"no_space": text.replace(" ", ""), "answer": text}
-
-
-def _wsc273(ex: Example) -> Optional[Fields]:
-    """FLAN's `_process_wsc273`: the text up to the pronoun; each option continues it."""
-    text = str(ex["text"])
-    prefix = text[: int(ex["pronoun_start"])].strip()
-    suffix = text[int(ex["pronoun_end"]):].strip()
-    options = [f"{ex['option1_normalized']} {suffix}", f"{ex['option2_normalized']} {suffix}"]
-    label = int(ex["label"])
-    return {"context": prefix, "options": options, "answer": options[label]} if label in (0, 1) else None
 
 
 def _lambada(ex: Example) -> Optional[Fields]:
@@ -91,17 +83,18 @@ def _templates(key: str) -> tuple:
 
 
 def _add(name: str, cluster: str, tfds_name: str, splits: dict, preprocess, fields, metric: str,
-         description: str, register: bool = True) -> CatalogEntry:
+         description: str) -> CatalogEntry:
     entry = tfds_entry(
         name=name, collection=COLLECTION, cluster=cluster, paper_dataset=name,
         tfds_name=tfds_name, splits=splits, preprocess=preprocess, fields=fields,
         templates=_templates(name), metric=metric, description=description,
-        max_train_examples=30_000,  # the Flan submixture's cap (flan/v2/mixtures.py "FLAN")
+        max_train_examples=30_000,  # FLAN 2021's slice; Flan 2022 formats read v2's split
     )
+    entry = dataclasses.replace(entry, flan2022_train_split=flan2022_facts.FLAN_V2_TRAIN_SPLITS[name])
     v2 = flan_v2.entry_fields(name, name, COLLECTION)
     if v2:  # FLAN_SOURCE_DIR set: the templates are v2's; Flan 2022 formats too
         entry = dataclasses.replace(entry, **v2)
-    return register_entry(entry) if register else entry
+    return register_entry(entry)
 
 
 ENTRIES = [
@@ -111,12 +104,6 @@ ENTRIES = [
     _add("word_segment", "misc", "para_crawl/enda:1.2.0",
          {"train": "train[60400:90400]", "validation": "train[90400:90600]", "test": "train[-3000:]"},
          _word_segment, ("no_space", "answer"), "exact_match", "Put the spaces back into a sentence."),
-    # Its only split is trained on, as v2 registers it; no eval tasks on training data.
-    register_entry(dataclasses.replace(
-        _add("wsc273", "coreference", "wsc273:1.0.0", {"train": "test"}, _wsc273,
-             ("context", "options", "answer"), "accuracy",
-             "Winograd Schema Challenge (273 problems; its only split).", register=False),
-        eval_split="train")),
     _add("lambada", "commonsense", "lambada:1.0.0", {"train": "train", "validation": "test"},
          _lambada, ("sentence", "answer"), "exact_match", "LAMBADA: the last word of a passage."),
     _add("unified_qa_science_inst", "closed_book_qa", "unified_qa/ai2_science_middle:1.0.0",

@@ -13,8 +13,12 @@ promptsource's conventions (Jinja, "|||" between prompt and target, `answer_choi
   kept as is: the gold option for cos_e / dream / wiki_hop, but "1"/"2" for winogrande and
   the candidate sentence for wiki_qa.
 - multi_news: the "|||||" article separator becomes a blank line.
-- trec: the older column names `label-coarse` / `label-fine` become `coarse_label` /
-  `fine_label`.
+- every row first goes through t-zero's row transform, promptsource's `removeHyphen`
+  ("-" in a column name becomes "_"; t-zero `t0/seqio_tasks/utils.py` `apply_template`).
+- trec: the row carries both HF schemas, so promptsource 0.1.0's templates (t-zero's pin;
+  `label_coarse` / `label_fine`, HF's old `label-coarse` / `label-fine` after `removeHyphen`)
+  and its current ones (`coarse_label` / `fine_label`) both render: each pair holds the
+  label's index in its own schema's label order (`_trec`).
 - story_cloze: the official CSV columns become the HF `story_cloze` column names.
 Unlabelled rows (label -1, test splits) render with an empty target and are skipped by the
 template layer.
@@ -177,14 +181,41 @@ def _multi_news(row: Example) -> Fields:
     return out
 
 
+def remove_hyphen(row: Example) -> Fields:
+    """promptsource's `removeHyphen` (`promptsource/utils.py`), which t-zero applies to every
+    row before rendering (`t0/seqio_tasks/utils.py` `apply_template`): "-" in a column name
+    becomes "_"."""
+    return {str(k).replace("-", "_"): v for k, v in row.items()}
+
+
+def _after_remove_hyphen(preprocess: Callable[[Example], Optional[Fields]]
+                         ) -> Callable[[Example], Optional[Fields]]:
+    """`preprocess` of the row after `remove_hyphen`, as t-zero renders every row (wrapped:
+    `inspect.getsource`, which cache fingerprints read, still sees `preprocess`)."""
+
+    @functools.wraps(preprocess)
+    def wrapped(row: Example) -> Optional[Fields]:
+        return preprocess(remove_hyphen(row))
+
+    return wrapped
+
+
 TREC_NAMES = ("Abbreviation", "Entity", "Description", "Person", "Location", "Number")
+TREC_COLUMNS = ("text", "coarse_label", "fine_label", "label_coarse", "label_fine")
 
 
 def _trec(row: Example) -> Fields:
-    out = dict(row)
-    for old, new in (("label-coarse", "coarse_label"), ("label-fine", "fine_label")):
-        if old in out:
-            out[new] = out.pop(old)
+    """Both HF schemas' label columns (`t0_facts.TREC_*`), each index in its own schema's
+    label order, so t-zero's 0.1.0 templates and promptsource's current ones read one row."""
+    f = t0_facts
+    if "label_coarse" in row:  # HF's old schema, after `remove_hyphen`
+        coarse, fine = _at(f.TREC_OLD_COARSE, row["label_coarse"]), _at(f.TREC_OLD_FINE, row.get("label_fine"))
+    else:
+        coarse, fine = _at(f.TREC_COARSE, row.get("coarse_label")), _at(f.TREC_FINE, row.get("fine_label"))
+        fine = fine.split(":", 1)[1] if fine else None
+    index = lambda names, label: names.index(label) if label in names else -1
+    out = dict(row, coarse_label=index(f.TREC_COARSE, coarse), label_coarse=index(f.TREC_OLD_COARSE, coarse),
+               fine_label=index(f.TREC_FINE, f"{coarse}:{fine}"), label_fine=index(f.TREC_OLD_FINE, fine))
     return _labels(TREC_NAMES, key="coarse_label")(out)
 
 
@@ -239,7 +270,7 @@ def _entry(
         collection=COLLECTION,
         cluster=cluster,
         source=source,
-        preprocess=preprocess,
+        preprocess=_after_remove_hyphen(preprocess),
         fields=tuple(columns) + (RANK if rank else ()),
         templates=prompts.templates,
         eval_templates=prompts.eval_templates,
@@ -433,7 +464,7 @@ def _classification_entries() -> list[CatalogEntry]:
                ("label", "title", "content"), _labels(DBPEDIA_NAMES), rank=True,
                eval_split="test"),
         _entry("t0_trec", "topic_classification", _hf("trec", None, TRAIN_TEST),
-               ("text", "coarse_label", "fine_label"), _trec, rank=True, eval_split="test"),
+               TREC_COLUMNS, _trec, rank=True, eval_split="test"),
         _entry("t0_glue_mrpc", "paraphrase", _hf("glue", "mrpc"),
                ("sentence1", "sentence2", "label", "idx"),
                _labels(("not_equivalent", "equivalent")), rank=True),

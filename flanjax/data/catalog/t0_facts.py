@@ -351,3 +351,28 @@ def dataset_rate(entry_name: str, num_prompts: int, num_source_prompts: int) -> 
     """
     dataset, subset = PROMPTSOURCE_DATASETS[entry_name]
     return float(num_prompts * prompt_cap(train_size(dataset, subset), num_source_prompts))
+
+
+# HF `trec` as promptsource 0.1.0 read it (datasets' `trec.py` before its rewrite):
+# "label-coarse" over these coarse classes and "label-fine" over these 47 fine ones.
+TREC_OLD_COARSE = ("DESC", "ENTY", "ABBR", "HUM", "NUM", "LOC")
+TREC_OLD_FINE = (
+    "manner", "cremat", "animal", "exp", "ind", "gr", "title", "def", "date", "reason", "event",
+    "state", "desc", "count", "other", "letter", "religion", "food", "country", "color", "termeq",
+    "city", "body", "dismed", "mount", "money", "product", "period", "substance", "sport",
+    "plant", "techmeth", "volsize", "instru", "abb", "speed", "word", "lang", "perc", "code",
+    "dist", "temp", "symbol", "ord", "veh", "weight", "currency",
+)
+# HF `trec` today: "coarse_label" over these (TREC_NAMES' order) and "fine_label" over 50
+# "COARSE:fine" labels.
+TREC_COARSE = ("ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM")
+TREC_FINE = (
+    "ABBR:abb", "ABBR:exp", "ENTY:animal", "ENTY:body", "ENTY:color", "ENTY:cremat",
+    "ENTY:currency", "ENTY:dismed", "ENTY:event", "ENTY:food", "ENTY:instru", "ENTY:lang",
+    "ENTY:letter", "ENTY:other", "ENTY:plant", "ENTY:product", "ENTY:religion", "ENTY:sport",
+    "ENTY:substance", "ENTY:symbol", "ENTY:techmeth", "ENTY:termeq", "ENTY:veh", "ENTY:word",
+    "DESC:def", "DESC:desc", "DESC:manner", "DESC:reason", "HUM:gr", "HUM:ind", "HUM:title",
+    "HUM:desc", "LOC:city", "LOC:country", "LOC:mount", "LOC:other", "LOC:state", "NUM:code",
+    "NUM:count", "NUM:date", "NUM:dist", "NUM:money", "NUM:ord", "NUM:other", "NUM:period",
+    "NUM:perc", "NUM:speed", "NUM:temp", "NUM:volsize", "NUM:weight",
+)

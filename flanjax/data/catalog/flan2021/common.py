@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from flanjax.data import templates
 from flanjax.data.templates import flan_v2
 from flanjax.data.templates import sources as prompt_sources
+from flanjax.data.catalog import flan2022_facts
 from flanjax.data.catalog.entry import CatalogEntry, Example, Fields, tfds_entry
 from flanjax.data.catalog.registry import register_entry
 
@@ -145,6 +146,8 @@ def add(
         templates=entry_templates, metric=metric, description=description,
         max_train_examples=MAX_TRAIN_EXAMPLES,
     )
+    entry = dataclasses.replace(
+        entry, flan2022_train_split=flan2022_facts.FLAN_V2_TRAIN_SPLITS.get(name))
     if v2:
         entry = dataclasses.replace(entry, **v2)
     ENTRIES.append(register_entry(entry))

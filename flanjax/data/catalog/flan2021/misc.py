@@ -176,8 +176,10 @@ def _trec(ex: Example) -> Optional[Fields]:
 
 
 def _cola(ex: Example) -> Optional[Fields]:
+    # The sentence as TFDS gives it, not stripped: FLAN's `_process_cola` (`flan/tasks.py`,
+    # and v2's `flan/v2/task_configs_v1.py`) passes `example['sentence']` through.
     out = choose(["unacceptable", "acceptable"], ex["label"])
-    return out and {**out, "sentence": clean_text(ex["sentence"])}
+    return out and {**out, "sentence": str(ex["sentence"])}
 
 
 def _math_dataset(ex: Example) -> Optional[Fields]:
