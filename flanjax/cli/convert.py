@@ -1,7 +1,8 @@
 """`python -m flanjax.convert --from_hf DIR --out DIR` and `--to_hf DIR [--step N] --out DIR`.
 
 --from_hf reads a transformers `save_pretrained` directory (safetensors) and writes a
-flanjax checkpoint (flanjax_config.json + orbax params). --to_hf exports a converted
+flanjax checkpoint (flanjax_config.json + orbax params; with --step N also
+flanjax_step.json, the step fine-tuning continues from). --to_hf exports a converted
 checkpoint or a training run's MODEL_DIR (its latest step, or --step N) as a Hugging Face
 directory with the run's SentencePiece tokenizer, which `transformers` loads. --out must be
 new, empty, or an earlier output of the same kind: it is never written into a training run.
@@ -29,7 +30,8 @@ def check_out_dir(out: str, kind: str) -> None:
     names = set(os.listdir(out))
     if not names:
         return
-    allowed = ({"flanjax_config.json", "checkpoint", "spiece.model", "vocab.json"} if kind == "converted"
+    allowed = ({"flanjax_config.json", "checkpoint", "flanjax_step.json", "spiece.model", "vocab.json"}
+               if kind == "converted"
                else {"config.json", "model.safetensors", "spiece.model", "tokenizer_config.json",
                      "generation_config.json"})
     if not names <= allowed:
@@ -48,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--from_hf", metavar="DIR", help="transformers T5 directory")
     source.add_argument("--to_hf", metavar="DIR", help="converted checkpoint or training run's MODEL_DIR")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
-    parser.add_argument("--step", type=int, default=None, help="(--to_hf of a run) step to export; default latest")
+    parser.add_argument(
+        "--step", type=int, default=None,
+        help="(--to_hf of a run) step to export, default latest; (--from_hf) the step the weights "
+        "were trained to, which fine-tuning continues (Hugging Face directories do not record it): "
+        "1000000 for T5 1.1, 1100000 for the LM-adapted T5 1.1 that Flan-T5 and T0 start from "
+        "(t5x docs/models.md: t5_1_1_base/checkpoint_1000000, t5_1_1_lm100k_base/checkpoint_1100000)")
     parser.add_argument(
         "--scan_layers", action="store_true", help="(--from_hf) store layers stacked for nn.scan"
     )
@@ -59,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         from flanjax.convert.hf import load_hf_t5  # pylint: disable=g-import-not-at-top
 
         config, params = load_hf_t5(args.from_hf, scan_layers=args.scan_layers)
-        save_flanjax_checkpoint(config, params, args.out)
+        if args.step is not None and args.step < 0:
+            raise UsageError(f"--step {args.step}: the step the weights reached must be >= 0")
+        save_flanjax_checkpoint(config, params, args.out, step=args.step)
     else:
         _to_hf(args.to_hf, args.out, args.step)
     print(f"wrote {args.out}")
