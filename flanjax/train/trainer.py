@@ -377,8 +377,11 @@ class Trainer:
         )
         with self.context():
             state = self._state_from_params(params, jnp.asarray(step, jnp.int32))
-        if opt_state is not None:
-            state = state.replace(opt_state=set_count(opt_state, state.step))
+        if opt_state is not None:  # restored; its step count becomes `step` (INITIAL_STEP may differ)
+            with_count = jax.jit(functools.partial(set_count, step=int(step)),
+                                 out_shardings=self.state_shardings.opt_state)
+            with self.context():
+                state = state.replace(opt_state=with_count(opt_state))
         return state
 
     def train_step(self, state: TrainState, batch: Batch, rng: Array) -> tuple[TrainState, dict[str, Array]]:
