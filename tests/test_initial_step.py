@@ -98,5 +98,11 @@ def test_train_steps_below_the_initial_step_is_one_clear_error(converted, tmp_pa
 
 def test_initial_step_setting_overrides_the_checkpoints(converted, tmp_path):
     result = _train(str(tmp_path / "run"), converted, 3, initial_step=1)
-    assert [r["step"] for r in _records(str(tmp_path / "run"))] == [2, 3]
+    records = _records(str(tmp_path / "run"))
+    assert [r["step"] for r in records] == [2, 3]
     assert int(result.state.opt_state.count) == 3
+    # Whatever the step count, a fine-tuning run reads its input stream from the first
+    # batch: the first loss (same parameters, same batch) is the one a run at START sees.
+    at_start = _train(str(tmp_path / "at_start"), converted, START + 1)
+    assert _records(str(tmp_path / "at_start"))[0]["loss"] == records[0]["loss"]
+    assert at_start.step == START + 1
