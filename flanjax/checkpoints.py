@@ -3,6 +3,8 @@
 Training runs (MODEL_DIR):
     MODEL_DIR/checkpoints/{step}/...      orbax `CheckpointManager` step folders (TrainState)
     MODEL_DIR/flanjax_config.json         the model config, so eval/infer can rebuild it
+    MODEL_DIR/flanjax_initial_step.json   {"step", "initial_checkpoint"}: the step the run
+                                          started at (`flanjax.train.initial`)
 orbax writes each step into a temporary folder and renames it when complete, so a run
 killed mid-save (kill -9, preemption) leaves the previous checkpoint intact; leftover
 temporary folders are removed when the next run opens the manager.
@@ -15,7 +17,8 @@ Hugging Face directories (`save_pretrained`, safetensors) are read through
 `flanjax.convert.hf`.
 
 Reading for fine-tuning: `load_initial_params` (parameters only, from a converted directory
-or the latest step of an earlier run). Reading for evaluation and inference: `load_model`
+or the latest step of an earlier run; `flanjax.train.initial` adds the step and an earlier
+run's optimizer state). Reading for evaluation and inference: `load_model`
 (any of the three; the config is read first and the parameters are restored straight into
 their shardings on a mesh when one is given).
 """
@@ -308,8 +311,8 @@ def _relayout(params: Any, config: T5Config, abstract: Any) -> Any:
 def load_initial_params(path: str, config: T5Config, abstract_params: Any, abstract_state: Any = None) -> Any:
     """Parameters only, restored straight into their shardings (`abstract_params` carries them).
 
-    `path`: a `flanjax.convert` directory, or the MODEL_DIR of a flanjax run (then
-    `abstract_state`, the run's TrainState shape, is needed to read it). A converted
+    `path`: a `flanjax.convert` directory, or the MODEL_DIR of a flanjax run (`abstract_state`
+    is not needed any more; accepted for callers that pass it). A converted
     directory in the other layer layout (`--scan_layers` or not) is restacked on the way in:
     a recipe that scans its layers starts from either conversion.
     """
@@ -335,17 +338,23 @@ def load_initial_params(path: str, config: T5Config, abstract_params: Any, abstr
             "(python -m flanjax.convert --to_hf RUN --out HF, then --from_hf HF --out DIR: a converted "
             "directory starts either layout)"
         )
-    if os.path.isdir(run_dir) and abstract_state is not None:
-        manager = ocp.CheckpointManager(run_dir)
-        step = manager.latest_step()
-        if step is not None:
-            state = manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
-            manager.close()
-            return state.params
+    if saved_steps(path):  # the latest step's parameters (any optimizer's state beside them)
+        return restore_run_params(os.path.join(run_dir, str(saved_steps(path)[-1]), "default"), abstract_params)
     raise FileNotFoundError(
         f"INITIAL_CHECKPOINT_PATH {path}: neither a `python -m flanjax.convert --from_hf` "
         f"output ({CONFIG_FILE} + checkpoint/) nor a flanjax MODEL_DIR with checkpoints"
     )
+
+
+def restore_run_params(step_dir: str, abstract_params: Any) -> Any:
+    """Only `params` of a run's saved TrainState (orbax partial restore), into the shapes,
+    dtypes and shardings of `abstract_params`: the optimizer state may be any optimizer's."""
+    target = {"params": abstract_params}
+    args = ocp.args.PyTreeRestore(
+        item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True,
+    )
+    with ocp.PyTreeCheckpointer() as reader:
+        return reader.restore(step_dir, args=args)["params"]
 
 
 # ------------------------------------------------------- loading for evaluation / infer
@@ -494,25 +503,10 @@ def _load_converted_sharded(path: str, mesh: Any) -> tuple[T5Config, Any]:
     """A `flanjax.convert` directory restored into `mesh`'s shardings (the trainer's reader)."""
 
     config = _read_config(os.path.join(path, CONFIG_FILE))
-    target = _sharded_target(
-        os.path.join(path, PARAMS_DIR), config, mesh, stored_dtypes=False
-    )
+    target = _sharded_target(os.path.join(path, PARAMS_DIR), config, mesh, stored_dtypes=False)
     return config, load_initial_params(path, config, target)
 
 
 def _restore_run_params_sharded(step_dir: str, config: T5Config, mesh: Any) -> Any:
-    """Only `params` of a saved TrainState, into `mesh`'s shardings (orbax partial restore).
-
-    `load_initial_params` restores the whole TrainState (it needs the
-    optimizer's abstract state, and takes the latest step); evaluation reads any step and
-    never the optimizer state, which it does not know the shape of.
-    """
-
-    target = {"params": _sharded_target(step_dir, config, mesh, stored_dtypes=True)}
-    args = ocp.args.PyTreeRestore(
-        item=target,
-        restore_args=ocp.checkpoint_utils.construct_restore_args(target),
-        partial_restore=True,
-    )
-    with ocp.PyTreeCheckpointer() as checkpointer:
-        return checkpointer.restore(step_dir, args=args)["params"]
+    """Only `params` of a saved TrainState (any step; the optimizer state is not read)."""
+    return restore_run_params(step_dir, _sharded_target(step_dir, config, mesh, stored_dtypes=True))

@@ -2,7 +2,8 @@
 `--from_t5x CHECKPOINT --out DIR` and `--to_t5x DIR [--step N] --out T5X_MODEL_DIR`.
 
 --from_hf reads a transformers `save_pretrained` directory (safetensors) and writes a
-flanjax checkpoint (flanjax_config.json + orbax params). --to_hf exports a converted
+flanjax checkpoint (flanjax_config.json + orbax params; with --step N also
+flanjax_step.json, the step fine-tuning continues from). --to_hf exports a converted
 checkpoint or a training run's MODEL_DIR (its latest step, or --step N) as a Hugging Face
 directory with the run's SentencePiece tokenizer, which `transformers` loads. --out must be
 new, empty, or an earlier output of the same kind: it is never written into a training run.
@@ -62,8 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--from_t5x", metavar="CHECKPOINT", help="T5X MODEL_DIR, checkpoint_N folder or file (local or gs://)")
     source.add_argument("--to_t5x", metavar="DIR", help="converted checkpoint or training run's MODEL_DIR")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
-    parser.add_argument("--step", type=int, default=None,
-                        help="(--to_hf / --to_t5x of a run, --from_t5x of a MODEL_DIR) step; default latest")
+    parser.add_argument(
+        "--step", type=int, default=None,
+        help="(--to_hf / --to_t5x of a run, --from_t5x of a MODEL_DIR) step, default latest; "
+        "(--from_hf) the step the weights were trained to, which fine-tuning continues (Hugging "
+        "Face directories do not record it): 1000000 for T5 1.1, 1100000 for the LM-adapted T5 1.1 "
+        "that Flan-T5 and T0 start from (t5x docs/models.md: t5_1_1_base/checkpoint_1000000, "
+        "t5_1_1_lm100k_base/checkpoint_1100000)")
     parser.add_argument(
         "--scan_layers", action="store_true", help="(--from_hf, --from_t5x) store layers stacked for nn.scan"
     )
@@ -82,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         from flanjax.convert.hf import load_hf_t5  # pylint: disable=g-import-not-at-top
 
         config, params = load_hf_t5(args.from_hf, scan_layers=args.scan_layers)
-        save_flanjax_checkpoint(config, params, args.out)
+        if args.step is not None and args.step < 0:
+            raise UsageError(f"--step {args.step}: the step the weights reached must be >= 0")
+        save_flanjax_checkpoint(config, params, args.out, step=args.step)
     else:
         _to_hf(args.to_hf, args.out, args.step)
     print(f"wrote {args.out}")

@@ -82,6 +82,7 @@ NON_NEGATIVE_INT = MacroType("an integer >= 0", lambda x: _int(x) and x >= 0)
 INT = MacroType("an integer", _int)
 STRING = MacroType("a quoted string", lambda x: isinstance(x, str) and bool(x))
 OPTIONAL_STRING = MacroType("a quoted string or None", lambda x: x is None or isinstance(x, str))
+OPTIONAL_STEP = MacroType("an integer >= 0 or None", lambda x: x is None or (_int(x) and x >= 0))
 BOOL = MacroType("True or False", lambda x: isinstance(x, bool))
 LENGTHS = MacroType(
     "a dict of positive integers with 'inputs' and 'targets', e.g. {'inputs': 512, 'targets': 128}",
@@ -97,6 +98,7 @@ MACRO_TYPES: dict[str, MacroType] = {
     "BATCH_SIZE": POSITIVE_INT,
     "MODEL_DIR": STRING,
     "INITIAL_CHECKPOINT_PATH": OPTIONAL_STRING,
+    "INITIAL_STEP": OPTIONAL_STEP,
     "HELDOUT_CLUSTER": OPTIONAL_STRING,
     "SEED": INT,
     "CHECKPOINT_PERIOD": POSITIVE_INT,

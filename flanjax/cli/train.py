@@ -3,6 +3,9 @@
 T5X-style macros, set by the gin files or with --gin.NAME=VALUE:
   MIXTURE_OR_TASK_NAME, TASK_FEATURE_LENGTHS, TRAIN_STEPS, BATCH_SIZE, MODEL_DIR (required)
   INITIAL_CHECKPOINT_PATH, HELDOUT_CLUSTER, SEED, CHECKPOINT_PERIOD, EVAL_PERIOD
+  INITIAL_STEP (fine-tuning: the step count to continue; default the initial checkpoint's
+  recorded step, else 0). As in T5X, TRAIN_STEPS is the step to stop at, counting from the
+  start of pre-training: 1,100,000 + 84,000 for 84,000 steps from an LM-adapted checkpoint.
 Held-out scores while training, with `flanjax.eval`'s settings (one gin file serves both):
   EVAL_ON, EVAL_COLLECTION, EVAL_FORMAT, EVAL_MODE, MAX_EVAL_EXAMPLES,
   EVAL_EXAMPLES_PER_CLUSTER (scored every EVAL_PERIOD steps on the training mesh), and
@@ -36,7 +39,7 @@ from flanjax.cli import gin_setup, runner
 
 REQUIRED_MACROS = ("MIXTURE_OR_TASK_NAME", "TASK_FEATURE_LENGTHS", "TRAIN_STEPS", "BATCH_SIZE", "MODEL_DIR")
 # Optional, but a file may mark them %gin.REQUIRED (finetune.gin: INITIAL_CHECKPOINT_PATH).
-OPTIONAL_MACROS = ("INITIAL_CHECKPOINT_PATH", "HELDOUT_CLUSTER", "SEED", "CHECKPOINT_PERIOD", "EVAL_PERIOD",
+OPTIONAL_MACROS = ("INITIAL_CHECKPOINT_PATH", "INITIAL_STEP", "HELDOUT_CLUSTER", "SEED", "CHECKPOINT_PERIOD", "EVAL_PERIOD",
                    "EVAL_ON", "KEEP_BEST", "RESUME_FROM_LAST_GOOD")
 
 

@@ -46,8 +46,9 @@ def plan(
     params = abstract_params(config)
     specs = partitioning.param_specs(boxed, rules)
     tx = optimizers.make_optimizer(1e-3, min_dim_size_to_factor=min_dim_size_to_factor)
+    tx = tx.bind(nn.get_partition_spec(boxed))  # factored by logical names, as the Trainer does
     opt_shapes = jax.eval_shape(tx.init, params)
-    opt_specs = partitioning.opt_state_specs(opt_shapes, params, specs, min_dim_size_to_factor=min_dim_size_to_factor)
+    opt_specs = nn.logical_to_mesh(tx.state_axes(params), rules)
 
     def total(shapes: Any, spec_tree: Any) -> int:
         leaves = jax.tree.leaves(shapes)

@@ -24,6 +24,7 @@ from flanjax.data.templates import sources as prompt_sources
 from flanjax.model import T5Config, flops_per_token
 from flanjax import checkpoints as ckpt_lib
 from flanjax.train import heldout_eval
+from flanjax.train import initial as initial_lib
 from flanjax.train import input_pipeline
 from flanjax.train import metrics as metrics_lib
 from flanjax.train import optimizers
@@ -82,6 +83,7 @@ def train(
     model_dir: str,
     seed: int = 0,
     initial_checkpoint_path: str | None = None,
+    initial_step: int | None = None,
     checkpoint_period: int = 1000,
     keep_checkpoints: int | None = 3,
     async_checkpointing: bool = True,
@@ -115,6 +117,14 @@ def train(
 
     The run resumes from the latest checkpoint in MODEL_DIR when there is one; otherwise it
     starts from INITIAL_CHECKPOINT_PATH's parameters (fine-tuning) or from scratch.
+    Fine-tuning continues the step count as T5X's does (`t5x/train.py` starts at the
+    restored `train_state.step`): at `initial_step` (INITIAL_STEP) if given, else at the
+    step the initial checkpoint records (a converted directory's `flanjax_step.json`, a
+    run's latest step), else 0; the schedule and Adafactor's decay follow it, checkpoints
+    are numbered by it, and `train_steps` is the absolute step to stop at (T5X's
+    TRAIN_STEPS "includes pretrain steps", `t5x/configs/runs/finetune.gin`). The optimizer
+    state comes from the initial checkpoint when it holds this optimizer's (a flanjax run);
+    otherwise it starts empty, which the log says.
     `host_batches` (tests) replaces the seqio stream by any iterable of this process's
     rows; it must already start at the resumed step. `stop_after_steps` ends the run
     early, as if interrupted (tests of resumption).
@@ -170,6 +180,11 @@ def train(
     ckpt_dir = os.path.join(model_dir, ckpt_lib.CHECKPOINTS_SUBDIR)
     saved_steps = _saved_steps(ckpt_dir)
     latest = None
+    data_origin = 0  # the step at which this run read its first batch
+    opt_note = None
+    if initial_step is not None and not initial_checkpoint_path and not saved_steps:
+        raise ValueError(f"INITIAL_STEP={initial_step} continues a checkpoint's step count: set "
+                         "INITIAL_CHECKPOINT_PATH, or leave INITIAL_STEP unset to train from scratch at step 0")
     if saved_steps:
         _check_resumable(model_dir, ckpt_dir, saved_steps[-1], model_config, trainer.abstract_state)
         if saved_steps[-1] > train_steps:
@@ -186,15 +201,28 @@ def train(
             is_chief=jax.process_index() == 0, barrier=functools.partial(_barrier, "flanjax_corrupt_moved"),
         )
         origin = f"resumed from step {latest} ({ckpt_dir})"
+        data_origin = initial_lib.run_start(model_dir)
     elif initial_checkpoint_path:
         abstract = jax.tree.map(
             lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), trainer.abstract_state.params
         )
-        params = ckpt_lib.load_initial_params(
-            initial_checkpoint_path, model_config, abstract, trainer.abstract_state
-        )
-        state = trainer.state_from_params(params)
-        origin = f"parameters from {initial_checkpoint_path}"
+        initial = initial_lib.load(initial_checkpoint_path, model_config, abstract, trainer.abstract_state)
+        data_origin = (initial.step or 0) if initial_step is None else initial_step
+        if data_origin >= train_steps:
+            raise ValueError(
+                f"TRAIN_STEPS={train_steps} is not above the initial step {data_origin} "
+                f"({'INITIAL_STEP' if initial_step is not None else initial_checkpoint_path}): TRAIN_STEPS "
+                "counts from the start of pre-training, as in T5X's finetune.gin; for N fine-tuning "
+                f"steps set TRAIN_STEPS={data_origin} + N (or INITIAL_STEP=0 to count from 0)"
+            )
+        state = trainer.state_from_params(initial.params, data_origin, initial.opt_state)
+        origin = f"parameters from {initial_checkpoint_path}, starting at step {data_origin}"
+        if initial_step is not None and initial.step is not None and initial.step != initial_step:
+            origin += f" (INITIAL_STEP; the checkpoint is at step {initial.step})"
+        opt_note = (f"[train] optimizer state restored from {initial_checkpoint_path} (step {initial.step})"
+                    if initial.opt_state is not None else
+                    f"[train] optimizer state not restored: {initial.why_no_opt_state}; Adafactor starts "
+                    f"from zero statistics with its decay at step {data_origin}")
     else:
         state = trainer.init_state(jax.random.key(seed))
         origin = "random initialisation"
@@ -202,7 +230,7 @@ def train(
     dropout_rng = jax.random.fold_in(jax.random.key(seed), 1)
 
     if ds is not None:
-        host_batches = input_pipeline.train_host_batches(ds, start_step)
+        host_batches = input_pipeline.train_host_batches(ds, start_step - data_origin)
     batches = input_pipeline.global_batches(host_batches, trainer.batch_shardings, batch_size)
 
     val_batches: list = []
@@ -222,6 +250,8 @@ def train(
         on_validated()
     if jax.process_index() == 0:
         recovery.atomic_write_text(os.path.join(model_dir, ckpt_lib.CONFIG_FILE), model_config.to_json())
+        if latest is None:
+            initial_lib.write_start(model_dir, start_step, initial_checkpoint_path)
         if not host_batches_given:
             _record_vocabulary(mixture_or_task_name, model_dir)
         recovery.clean_temp_checkpoints(ckpt_dir, say)
@@ -232,8 +262,8 @@ def train(
         # With KEEP_BEST, rotation is done here (Checkpointer.rotate) so that it spares the best.
         max_to_keep=None if keep_best else keep_checkpoints,
     )
-    if start_step and ds is not None:
-        say(f"[train] skipping {start_step} batches of the input stream to resume at step {start_step}")
+    if start_step > data_origin and ds is not None:
+        say(f"[train] skipping {start_step - data_origin} batches of the input stream to resume at step {start_step}")
 
     lengths = {k: v.shape[1] for k, v in shapes.items()}
     in_len, tgt_len = lengths["encoder_input_tokens"], lengths["decoder_target_tokens"]
@@ -256,6 +286,8 @@ def train(
         f"{jax.process_count()} process(es), {origin}"
         + (f"; {plan.log_line()}" if ds is not None and (plan := cache_lib.last_plan(mixture_or_task_name, "train")) else "")
     )
+    if opt_note:
+        logger.log_text(opt_note)
 
     heldout = None
     if periodic_eval is not None:

@@ -35,6 +35,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from flanjax.model import T5, T5Config
 from flanjax.model.scoring import pick_target
 from flanjax import partitioning
+from flanjax.train.adafactor import Adafactor, set_count
 
 Array = jax.Array
 Batch = Mapping[str, Array]
@@ -295,10 +296,17 @@ class Trainer:
             boxed = jax.eval_shape(self._init_boxed, abstract_key)
         self.param_specs = partitioning.param_specs(boxed, self.rules)
         self.abstract_params = nn.meta.unbox(boxed)
-        opt_shapes = jax.eval_shape(tx.init, self.abstract_params)
-        self.opt_specs = partitioning.opt_state_specs(
-            opt_shapes, self.abstract_params, self.param_specs, min_dim_size_to_factor=min_dim_size_to_factor
-        )
+        if isinstance(tx, Adafactor):
+            # T5X's Adafactor factors by the logical axis names (`set_param_axes` in T5X),
+            # and its statistics are sharded by the names of the axes they keep.
+            tx = self.tx = tx.bind(nn.get_partition_spec(boxed))
+            opt_shapes = jax.eval_shape(tx.init, self.abstract_params)
+            self.opt_specs = nn.logical_to_mesh(tx.state_axes(self.abstract_params), self.rules)
+        else:  # any other optax transformation: its state follows the parameters' shapes
+            opt_shapes = jax.eval_shape(tx.init, self.abstract_params)
+            self.opt_specs = partitioning.opt_state_specs(
+                opt_shapes, self.abstract_params, self.param_specs, min_dim_size_to_factor=min_dim_size_to_factor
+            )
         state_specs = TrainState(step=PartitionSpec(), params=self.param_specs, opt_state=self.opt_specs)
         self.state_shardings = partitioning.named(mesh, state_specs)
         self.param_shardings = self.state_shardings.params
@@ -331,7 +339,8 @@ class Trainer:
         )
         self._init_state = jax.jit(self._fresh_state, out_shardings=self.state_shardings)
         self._state_from_params = jax.jit(
-            self._state_with_params, in_shardings=(self.param_shardings,), out_shardings=self.state_shardings
+            self._state_with_params, in_shardings=(self.param_shardings, self.replicated),
+            out_shardings=self.state_shardings,
         )
 
     # Tracing needs the mesh (for `with_sharding_constraint`) and the rules in context.
@@ -343,10 +352,12 @@ class Trainer:
         return self.model.init(rng, tokens, tokens)["params"]
 
     def _fresh_state(self, rng: Array) -> TrainState:
-        return self._state_with_params(nn.meta.unbox(self._init_boxed(rng)))
+        return self._state_with_params(nn.meta.unbox(self._init_boxed(rng)), jnp.zeros((), jnp.int32))
 
-    def _state_with_params(self, params: Any) -> TrainState:
-        return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=self.tx.init(params))
+    def _state_with_params(self, params: Any, step: Array) -> TrainState:
+        step = jnp.asarray(step, jnp.int32)
+        opt_state = set_count(self.tx.init(params), step)
+        return TrainState(step=step, params=params, opt_state=opt_state)
 
     # -- public -------------------------------------------------------------------------
 
@@ -355,15 +366,23 @@ class Trainer:
         with self.context():
             return self._init_state(rng)
 
-    def state_from_params(self, params: Any) -> TrainState:
-        """Step 0 with given parameters (fine-tuning) and a fresh optimizer state."""
+    def state_from_params(self, params: Any, step: int = 0, opt_state: Any = None) -> TrainState:
+        """Given parameters at `step` (fine-tuning continues the initial checkpoint's step,
+        as T5X's does), with `opt_state` (restored with them) or a fresh optimizer state
+        whose step count is `step` (Adafactor's decay and the schedule follow it)."""
         params = jax.tree.map(
             lambda p, sh: p if isinstance(p, jax.Array) and p.sharding == sh else jax.device_put(p, sh),
             params,
             self.param_shardings,
         )
         with self.context():
-            return self._state_from_params(params)
+            state = self._state_from_params(params, jnp.asarray(step, jnp.int32))
+        if opt_state is not None:  # restored; its step count becomes `step` (INITIAL_STEP may differ)
+            with_count = jax.jit(functools.partial(set_count, step=int(step)),
+                                 out_shardings=self.state_shardings.opt_state)
+            with self.context():
+                state = state.replace(opt_state=with_count(opt_state))
+        return state
 
     def train_step(self, state: TrainState, batch: Batch, rng: Array) -> tuple[TrainState, dict[str, Array]]:
         with self.context():
