@@ -61,6 +61,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     if args.init:
         use_checkpoint_vocabulary(args.init)
+    from flanjax.cli import cells  # pylint: disable=g-import-not-at-top
     from flanjax.experiments import grid as heldout_driver  # pylint: disable=g-import-not-at-top
     from flanjax.data.bundled import ensure_prepared  # pylint: disable=g-import-not-at-top
     from flanjax import checkpoints
@@ -81,7 +82,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         heldout_driver.check_clusters("demo", (args.heldout, args.seen))
         summary = heldout_driver.run_grid(
-            grid, log=lambda m: print(m.replace("[heldout]", "[demo]"), flush=True)
+            grid, cells.GIN_CELLS, log=lambda m: print(m.replace("[heldout]", "[demo]"), flush=True)
         )
     except (heldout_driver.GridError, heldout.UnknownEvalTargetError,
             heldout.VocabularyMismatchError, checkpoints.CheckpointNotFoundError) as e:
