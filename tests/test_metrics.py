@@ -97,7 +97,8 @@ def test_metric_registry_and_errors():
     }
     for name, fn in metrics.METRICS.items():
         assert metrics.get_metric(name) is fn
-        assert metrics.seqio_metric_fns(name) == [fn]
+        (seqio_fn,) = metrics.seqio_metric_fns(name)
+        assert seqio_fn(["1 a"], ["1 a"]) == metrics.score(name, ["1 a"], ["1 a"])
         assert metrics.PRIMARY[name] in fn(["1 a"], ["1 a"]) or name == "pearson"
     with pytest.raises(ValueError, match="Unknown metric 'blue'"):
         metrics.get_metric("blue")

@@ -36,6 +36,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--max_eval_examples", type=int, default=50, help="per template")
     p.add_argument("--eval_every", type=int, default=100,
                    help="held-out scores while training, every N steps (0: off)")
+    from flanjax.cli import runner  # pylint: disable=g-import-not-at-top
+
+    runner.add_process_flags(p)
     return p.parse_args(argv)
 
 

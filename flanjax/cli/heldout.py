@@ -109,6 +109,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--dry_run", action="store_true", help="print every command; run nothing")
     p.add_argument("--write_init", action="store_true",
                    help="write OUT/init (the initial checkpoint every run starts from) and stop")
+    runner.add_process_flags(p)
     return p.parse_args(argv)
 
 
