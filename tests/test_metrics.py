@@ -115,4 +115,5 @@ def test_metrics_as_seqio_metric_fns():
         output_features={},
         metric_fns=metrics.seqio_metric_fns("squad"),
     )
-    assert task.predict_metric_fns == [metrics.squad]
+    (fn,) = task.predict_metric_fns  # seqio reads it as a predict metric fn (targets, predictions)
+    assert fn(["the cat"], ["cat"]) == metrics.squad(["the cat"], ["cat"]) == {"exact_match": 100.0, "f1": 100.0}
