@@ -26,7 +26,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # CPU benchmarks unless told 
 
 
 def base_parser(description: str | None) -> argparse.ArgumentParser:
-    """Flags every benchmark takes: --quick, --tiny, --repeats, --warmup, --json_out."""
+    """Flags every benchmark takes: --quick, --tiny, --repeats, --warmup, --json_out, --host_malloc."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="fewer repeats: under 2 minutes here")
     parser.add_argument(
@@ -41,7 +41,18 @@ def base_parser(description: str | None) -> argparse.ArgumentParser:
         "of a shape is several times slower than the next, so keep at least 1 for fair numbers)",
     )
     parser.add_argument("--json_out", default=None, help="also write the final JSON here")
+    parser.add_argument("--host_malloc", choices=("auto", "keep", "off"), default=None,
+                        help="keep freed host memory in the process (flanjax.hostmem; default auto)")
     return parser
+
+
+def keep_freed_memory(args: argparse.Namespace) -> None:
+    """`flanjax.hostmem.keep_freed_memory` with --host_malloc (the old FLANJAX_HOST_MALLOC
+    is read for one more release, with a notice); before JAX starts its CPU client."""
+    from flanjax import hostmem  # pylint: disable=g-import-not-at-top
+    from flanjax.cli import runner  # pylint: disable=g-import-not-at-top
+
+    hostmem.keep_freed_memory(args.host_malloc or runner.old_env("FLANJAX_HOST_MALLOC"))
 
 
 def repeats(args: argparse.Namespace, full: int, quick: int) -> int:

@@ -152,7 +152,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    from flanjax import hostmem
-
-    hostmem.keep_freed_memory()  # before JAX starts its CPU client; see flanjax/hostmem.py
+    common.keep_freed_memory(parse_args())  # before JAX starts its CPU client; see flanjax/hostmem.py
     main()

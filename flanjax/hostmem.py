@@ -18,7 +18,7 @@ arenas are fixed when they first allocate); the entry points (`python -m flanjax
 `flanjax.eval`, `flanjax.infer`, `flanjax.heldout`, `flanjax.demo`, the benchmarks) call
 it first.
 
-Env FLANJAX_HOST_MALLOC: "auto" (default) applies it only when JAX will run on the CPU
+The mode (every command's --host_malloc flag, `flanjax.cli.runner`): "auto" (default) applies it only when JAX will run on the CPU
 (JAX_PLATFORMS is "cpu", or no GPU plugin and no attached TPU) - on TPU and GPU hosts device
 memory is not malloc'd and a single arena could slow a many-threaded input pipeline;
 "keep" always; "off" never. Not glibc (macOS, musl): nothing to do.
@@ -34,7 +34,6 @@ import logging
 import os
 import platform
 
-ENV = "FLANJAX_HOST_MALLOC"
 MODES = ("auto", "keep", "off")
 
 # glibc <malloc.h> parameter numbers for mallopt.
@@ -88,9 +87,9 @@ def default_to_cpu_without_tpu() -> None:
 def keep_freed_memory(mode: str | None = None) -> bool:
     """Applies the glibc settings above (once); returns whether they are in effect."""
     global _applied
-    mode = (mode or os.environ.get(ENV) or "auto").strip().lower()
+    mode = (mode or "auto").strip().lower()
     if mode not in MODES:
-        raise ValueError(f"{ENV}={mode!r}: expected one of {MODES}.")
+        raise ValueError(f"--host_malloc {mode!r}: expected one of {MODES}.")
     if _applied:
         return True
     if mode == "off" or (mode == "auto" and not will_run_on_cpu()):

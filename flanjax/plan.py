@@ -54,6 +54,7 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no_eval", action="store_true", help="compile the train step only")
     parser.add_argument("--eval_batch_size", type=int, default=None, help="default: BATCH_SIZE")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.add_argument(_IN_CHILD, action="store_true", help=argparse.SUPPRESS)  # see _compile_in_child
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except gin_utils.GinError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.compile and not os.environ.get(_IN_CHILD):
+    if args.compile and not args.compiling_child:
         return _compile_in_child(list(sys.argv[1:] if argv is None else argv), args)
     if args.compile_all:
         from flanjax.planner import table
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gin.clear_config()
 
 
-_IN_CHILD = "FLANJAX_PLAN_COMPILING"
+_IN_CHILD = "--compiling_child"  # the compile's own process (a flag; never an environment variable)
 _CRASH_RE = re.compile(r"^(?:\*\*\* )?(SIG[A-Z]+.*?)(?: \(see .*)?(?: received by PID.*)?$|^PC: @\s+\S+\s+\S+\s+(.*)$")
 
 
@@ -117,8 +118,8 @@ def _compile_in_child(argv: list[str], args: argparse.Namespace) -> int:
     import tempfile
 
     with tempfile.TemporaryFile("w+") as err_file:
-        proc = subprocess.Popen([sys.executable, "-m", "flanjax.plan", *argv],
-                                env=dict(os.environ, **{_IN_CHILD: "1"}), stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-m", "flanjax.plan", *argv, _IN_CHILD],
+                                stdout=subprocess.PIPE,
                                 stderr=err_file, text=True)
         for line in proc.stdout:  # streamed: the compile's progress shows as it comes
             sys.stdout.write(line)

@@ -89,7 +89,9 @@ def test_sweep_end_to_end(demo_data, tmp_path):
         lengths=(("inputs", 128), ("targets", 8)), max_eval_examples=2, eval_batch_size=8,
         log_every=1, sweep_num_clusters=(1, 2),
     )
-    summary = sweep.run_sweep(grid, log=lambda m: None)
+    from flanjax.cli import cells
+
+    summary = sweep.run_sweep(grid, cells.GIN_CELLS, log=lambda m: None)
     # The training mixtures: the first k clusters after nli, with the base rates.
     assert _tasks("demo_only_sentiment") == SENTIMENT
     assert _tasks("demo_only_sentiment_arithmetic") == SENTIMENT | ARITHMETIC
@@ -116,19 +118,19 @@ def test_sweep_end_to_end(demo_data, tmp_path):
 def test_sweep_dry_run(demo_data, capsys, tmp_path):
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1,3",
                         "--cluster_order", "arithmetic,nli,sentiment,text_transform", "--dry_run",
-                        "--out", "/tmp/sw", "--init", "/ckpt/hf_t5"]) == 0
+                        "--out", "/tmp/sw", "--size", "small", "--init", "/ckpt/hf_t5"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "python -m flanjax.convert --from_hf /ckpt/hf_t5 --out /tmp/sw/init"
     train = [l for l in lines if l.startswith("python -m flanjax.heldout train")]
     assert len(train) == 2
     assert "--mixture demo --train_clusters arithmetic " in train[0]
-    assert "--gin.MIXTURE_OR_TASK_NAME=\"'demo_only_arithmetic'\"" in train[0]
+    assert "\"--gin.MIXTURE_OR_TASK_NAME='demo_only_arithmetic'\"" in train[0]
     assert "--train_clusters arithmetic,sentiment,text_transform " in train[1]
-    assert "--gin.MIXTURE_OR_TASK_NAME=\"'demo_only_arithmetic_sentiment_text_transform'\"" in train[1]
-    assert "--gin.INITIAL_CHECKPOINT_PATH=\"'/tmp/sw/init'\"" in train[1]
+    assert "\"--gin.MIXTURE_OR_TASK_NAME='demo_only_arithmetic_sentiment_text_transform'\"" in train[1]
+    assert "\"--gin.INITIAL_CHECKPOINT_PATH='/tmp/sw/init'\"" in train[1]
     evals = [l for l in lines if l.startswith("python -m flanjax.eval")]
-    assert len(evals) == 3 and all("EVAL_ON=\"'nli'\"" in l for l in evals)
-    assert "OUTPUT_DIR=\"'/tmp/sw/eval/k3'\"" in evals[1] and "CHECKPOINT_PATH=\"'/tmp/sw/init'\"" in evals[2]
+    assert len(evals) == 3 and all("EVAL_ON='nli'" in l for l in evals)
+    assert "OUTPUT_DIR='/tmp/sw/eval/k3'" in evals[1] and "CHECKPOINT_PATH='/tmp/sw/init'" in evals[2]
     # Bad input: one line each.
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1,9", "--dry_run"]) == 2
     assert "--sweep_num_clusters 9: each must be between 1 and 4" in capsys.readouterr().err
@@ -140,7 +142,11 @@ def test_printed_train_command_runs(demo_data, tmp_path, capsys):
     """The dry run's train command works as printed (shrunk to one tiny step)."""
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--sweep_num_clusters", "1",
                         "--dry_run", "--out", str(tmp_path)]) == 0
-    (train,) = [l for l in capsys.readouterr().out.splitlines() if " flanjax.heldout train " in l]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("python -m flanjax.heldout ") and " --write_init" in printed[0]
+    (train,) = [l for l in printed if " flanjax.heldout train " in l]
+    # The first line writes the initial checkpoint the train command starts from.
+    assert runner.call("flanjax.cli.heldout", shlex.split(printed[0].split("  #")[0])[3:]) == 0
     argv = shlex.split(train)[1:] + ["--gin.TRAIN_STEPS=1", "--gin.BATCH_SIZE=2", "--gin.CHECKPOINT_PERIOD=1",
                                      "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 8}"]
     assert argv[:2] == ["-m", "flanjax.heldout"]

@@ -101,7 +101,7 @@ def test_infer_task_and_text_file(checkpoints, tmp_path, capsys):
     text_file = tmp_path / "inputs.txt"
     text_file.write_text("What is 2 + 3?\nReverse the order of the words: a b c\n")
     gin.clear_config()
-    assert runner.call("flanjax.cli.infer", common + [f"--gin.INFER_INPUTS={text_file}", "--gin.VOCABULARY=bundled"]) == 0
+    assert runner.call("flanjax.cli.infer", common + [f"--gin.INFER_INPUTS={text_file}", "--gin.VOCAB=bundled"]) == 0
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert [r["inputs"] for r in rows] == ["What is 2 + 3?", "Reverse the order of the words: a b c"]
     assert all(isinstance(r["prediction"], str) for r in rows)

@@ -206,7 +206,7 @@ def test_chain_of_thought_answers_are_extracted_and_scored():
     entry = catalog.get_entry("mmlu_cot_anatomy")
     assert entry.extracts_cot_answer and not catalog.get_entry("mmlu_anatomy").extracts_cot_answer
     example = {"references": [b"B", b"(B)"], "targets_pretokenized": b"(B)"}
-    refs = heldout._references(example, cot=True)  # pylint: disable=protected-access
+    refs = metrics.gold_answers(example["targets_pretokenized"], example, chain_of_thought=True)
     preds = ["Bones are long. So the answer is (B).", "the answer is B", "The answer is (C).", ""]
     answers = [heldout.generation.postprocess(p, chain_of_thought=True) for p in preds]
     assert answers == ["(B)", "B", "(C)", ""]

@@ -104,7 +104,9 @@ def test_leave_one_cluster_out_grid_end_to_end(demo_data, tmp_path):
         batch_size=8, lengths=(("inputs", 128), ("targets", 16)), max_eval_examples=2,
         eval_batch_size=8, extra_eval=("arithmetic",), log_every=1,
     )
-    summary = driver.run_grid(grid, log=lambda m: None)
+    from flanjax.cli import cells
+
+    summary = driver.run_grid(grid, cells.GIN_CELLS, log=lambda m: None)
     rows = {(r["run"], r["cluster"]): r for r in summary["rows"]}
     assert set(rows) == {("minus_nli", "nli"), ("minus_nli", "arithmetic"),
                          ("minus_sentiment", "sentiment"), ("minus_sentiment", "arithmetic")}
@@ -131,59 +133,23 @@ def test_leave_one_cluster_out_grid_end_to_end(demo_data, tmp_path):
 
 def test_dry_run_prints_launch_commands(capsys):
     from flanjax.cli import runner
-    from flanjax.experiments import grid as driver
 
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli,sentiment", "--dry_run",
-                        "--out", "/tmp/x", "--init", "/ckpt/hf_t5"]) == 0
+                        "--out", "/tmp/x", "--size", "small", "--init", "/ckpt/hf_t5"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "python -m flanjax.convert --from_hf /ckpt/hf_t5 --out /tmp/x/init"
     assert sum(l.startswith("python -m flanjax.train") for l in lines) == 2
-    assert "--gin.MIXTURE_OR_TASK_NAME=\"'demo_minus_nli'\"" in lines[1]
-    assert "--gin.INITIAL_CHECKPOINT_PATH=\"'/tmp/x/init'\"" in lines[1]
-    assert lines[-1].startswith("python -m flanjax.eval") and "EVAL_ON=\"'nli,sentiment'\"" in lines[-1]
+    assert "\"--gin.MIXTURE_OR_TASK_NAME='demo_minus_nli'\"" in lines[1]
+    assert "\"--gin.INITIAL_CHECKPOINT_PATH='/tmp/x/init'\"" in lines[1]
+    assert lines[-1].startswith("python -m flanjax.eval") and "EVAL_ON='nli,sentiment'" in lines[-1]
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli,sentimnt", "--dry_run"]) == 2
     assert "Unknown cluster 'sentimnt'" in capsys.readouterr().err
     # Every setting given on the command line reaches the printed commands.
     assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--dry_run", "--out", "/tmp/x",
                         "--learning_rate", "3e-4", "--max_eval_examples", "7", "--batch_size", "16"]) == 0
-    train, evaluate = capsys.readouterr().out.strip().splitlines()
+    _, train, _, evaluate, _ = capsys.readouterr().out.strip().splitlines()
     assert "--gin.make_schedule.learning_rate=0.0003" in train and "--gin.BATCH_SIZE=16" in train
-    assert "--gin.MAX_EVAL_EXAMPLES=7" in evaluate and "TASK_FEATURE_LENGTHS" in evaluate
-    # --help shows the defaults.
-    assert runner.call("flanjax.cli.heldout", ["--help"]) == 0
-    shown = " ".join(capsys.readouterr().out.split())
-    assert "(default: demo)" in shown and "xl 38000" in shown and "tiny 300" in shown
-
-
-def test_dry_run_of_a_real_size_uses_its_recipe(capsys):
-    """--size xl prints the recipe's steps, batch, learning rate and lengths
-    (experiments/flan_t5_xl_finetune.gin), not the demo's; flags given override them."""
-    from flanjax.cli import runner
-    from flanjax.experiments import recipes
-
-    xl = recipes.read_recipe("flan_t5_xl_finetune.gin")
-    gin_text = open(os.path.join(recipes.EXPERIMENTS_DIR, "flan_t5_xl_finetune.gin")).read()
-    assert (f"TRAIN_STEPS = {xl.steps}\n" in gin_text and f"BATCH_SIZE = {xl.batch_size}\n" in gin_text
-            and xl.steps != recipes.DEMO.steps)
-    base = ["--mixture", "flan2021", "--size", "xl", "--clusters", "nli", "--dry_run", "--out", "/tmp/x",
-            "--init", "/ckpt/hf_t5_xl"]
-    assert runner.call("flanjax.cli.heldout", base) == 0
-    _, train, evaluate, _ = capsys.readouterr().out.strip().splitlines()
-    assert train.startswith("python -m flanjax.train --gin_file=experiments/flan_t5_xl_finetune.gin ")
-    for flag in ("--gin.TRAIN_STEPS=38000 ", "--gin.BATCH_SIZE=64 ", "--gin.make_schedule.learning_rate=0.001 ",
-                 "{'inputs': 2048, 'targets': 512}"):
-        assert flag in train, (flag, train)
-    assert "{'inputs': 2048, 'targets': 512}" in evaluate
-    assert runner.call("flanjax.cli.heldout", base + ["--steps", "500", "--batch_size", "128",
-                                                      "--learning_rate", "3e-4"]) == 0
-    train = capsys.readouterr().out.strip().splitlines()[1]
-    for flag in ("--gin.TRAIN_STEPS=500 ", "--gin.BATCH_SIZE=128 ", "--gin.make_schedule.learning_rate=0.0003 "):
-        assert flag in train, (flag, train)
-    # T0's mixture at xl takes T0 3B's recipe; tiny keeps the demo numbers.
-    assert runner.call("flanjax.cli.heldout", ["--mixture", "t0", "--size", "xl", "--clusters", "sentiment",
-                                               "--dry_run", "--init", "/ckpt/hf"]) == 0
-    train = capsys.readouterr().out.strip().splitlines()[1]
-    assert "experiments/t0_3b.gin" in train and "--gin.TRAIN_STEPS=12200 " in train and "--gin.BATCH_SIZE=1024 " in train
-    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--dry_run"]) == 0
-    train = capsys.readouterr().out.strip().splitlines()[0]
-    assert "--gin.TRAIN_STEPS=300 " in train and "--gin.BATCH_SIZE=32 " in train
+    assert "--gin.MAX_EVAL_EXAMPLES=7" in evaluate and "{'inputs': 256, 'targets': 32}" in evaluate
+    assert runner.call("flanjax.cli.heldout", ["--mixture", "demo", "--clusters", "nli", "--size", "huge",
+                                               "--dry_run"]) == 2
+    assert "--size 'huge' has no recipe" in capsys.readouterr().err

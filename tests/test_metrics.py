@@ -97,7 +97,8 @@ def test_metric_registry_and_errors():
     }
     for name, fn in metrics.METRICS.items():
         assert metrics.get_metric(name) is fn
-        assert metrics.seqio_metric_fns(name) == [fn]
+        (seqio_fn,) = metrics.seqio_metric_fns(name)
+        assert seqio_fn(["1 a"], ["1 a"]) == metrics.score(name, ["1 a"], ["1 a"])
         assert metrics.PRIMARY[name] in fn(["1 a"], ["1 a"]) or name == "pearson"
     with pytest.raises(ValueError, match="Unknown metric 'blue'"):
         metrics.get_metric("blue")
@@ -114,4 +115,5 @@ def test_metrics_as_seqio_metric_fns():
         output_features={},
         metric_fns=metrics.seqio_metric_fns("squad"),
     )
-    assert task.predict_metric_fns == [metrics.squad]
+    (fn,) = task.predict_metric_fns  # seqio reads it as a predict metric fn (targets, predictions)
+    assert fn(["the cat"], ["cat"]) == metrics.squad(["the cat"], ["cat"]) == {"exact_match": 100.0, "f1": 100.0}

@@ -270,7 +270,6 @@ def test_a_compiler_that_dies_of_a_signal_is_one_error_line(tmp_path, monkeypatc
     fake.write_text("#!/bin/sh\ncat >&2 <<'EOF'\n" + _LIBTPU_CRASH + "EOF\nkill -SEGV $$\n")
     fake.chmod(0o755)
     monkeypatch.setattr(plan.sys, "executable", str(fake))
-    monkeypatch.delenv(plan._IN_CHILD, raising=False)
     code = plan.main(["--compile", "--json", "--topology=v5e-16", "--gin_file=runs/demo.gin"])
     out, err = capsys.readouterr()
     assert code == 2

@@ -36,6 +36,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--max_eval_examples", type=int, default=50, help="per template")
     p.add_argument("--eval_every", type=int, default=100,
                    help="held-out scores while training, every N steps (0: off)")
+    from flanjax.cli import runner  # pylint: disable=g-import-not-at-top
+
+    runner.add_process_flags(p)
     return p.parse_args(argv)
 
 
@@ -61,6 +64,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     if args.init:
         use_checkpoint_vocabulary(args.init)
+    from flanjax.cli import cells  # pylint: disable=g-import-not-at-top
     from flanjax.experiments import grid as heldout_driver  # pylint: disable=g-import-not-at-top
     from flanjax.data.bundled import ensure_prepared  # pylint: disable=g-import-not-at-top
     from flanjax import checkpoints
@@ -81,7 +85,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         heldout_driver.check_clusters("demo", (args.heldout, args.seen))
         summary = heldout_driver.run_grid(
-            grid, log=lambda m: print(m.replace("[heldout]", "[demo]"), flush=True)
+            grid, cells.GIN_CELLS, log=lambda m: print(m.replace("[heldout]", "[demo]"), flush=True)
         )
     except (heldout_driver.GridError, heldout.UnknownEvalTargetError,
             heldout.VocabularyMismatchError, checkpoints.CheckpointNotFoundError) as e:

@@ -91,6 +91,7 @@ def parse_command_line(
         prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_gin_flags(parser)
+    runner.add_process_flags(parser)  # taken off argv by runner.run; listed in --help
     if add_arguments is not None:
         add_arguments(parser)
     return bindings, parser.parse_args(rest)

@@ -6,12 +6,16 @@ gain per cluster in one table (results.md, results.json) and plots under --out.
 
   python -m flanjax.heldout --mixture demo --size tiny --clusters nli,sentiment --steps 300
   python -m flanjax.heldout --mixture flan2021 --size base --init /ckpt/t5_lm_adapt \\
-      --clusters nli,closed_book_qa --dry_run      # prints the TPU launch commands
+      --clusters nli,closed_book_qa --dry_run      # prints every command
 
-A real size trains with its recipe (`flanjax.experiments.recipes`: the steps, batch,
-learning rate and lengths of flanjax/configs/experiments/flan_t5_{size}_finetune.gin, or
-T0's for the t0 mixture); --size tiny with demo-sized ones. --steps, --batch_size and
---learning_rate override them.
+Every run is one `python -m flanjax.train` command: the recipe's gin file (--gin_file, or
+the --size's experiment file: flanjax/configs/experiments/flan_t5_{size}_finetune.gin, T0's
+for the t0 mixture, runs/heldout_tiny.gin for --size tiny), then the run's mixture,
+MODEL_DIR and initial checkpoint, then --steps / --batch_size / --learning_rate where
+given, then any --gin.KEY=VALUE given here. The grid runs exactly that command line in
+this process (the run's MODEL_DIR holds its config.gin, as any run's does) and prints it
+with the `python -m flanjax.plan --compile` command that compiles the same step for the
+recipe's TPU slice; --dry_run prints every command and runs nothing.
 
 Number of training clusters (FLAN, Wei et al. 2021, Sec. 4.1 and Fig. 6): with
 --sweep_num_clusters 1,2,4 the held-out clusters (--clusters, with the clusters that
@@ -25,7 +29,7 @@ held-out cluster; k = 0 is the initial checkpoint. Writes the line plot
   python -m flanjax.heldout --mixture flan2021 --size xl --init /ckpt/t5_xl_lm_adapt \\
       --clusters nli,closed_book_qa,commonsense --sweep_num_clusters 1,2,3,4,5,6,7 --dry_run
 
-The sweep's TPU commands train through `python -m flanjax.heldout train --mixture M
+The sweep's commands train through `python -m flanjax.heldout train --mixture M
 --train_clusters c1,c2 [python -m flanjax.train flags]`, which registers the subset
 mixture in that process, then runs the trainer's command line unchanged."""
 
@@ -36,10 +40,10 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from flanjax.cli import runner
-from flanjax.experiments import recipes
-from flanjax.experiments.commands import launch_commands, sweep_launch_commands
-from flanjax.experiments.grid import GridConfig, GridError, check_clusters, gain_table, run_grid
+from flanjax.cli import cells, gin_setup, runner
+from flanjax.experiments import commands
+from flanjax.experiments.grid import (GridConfig, GridError, check_clusters, gain_table, initial_model,
+                                      run_grid, save_initial)
 from flanjax.experiments.sweep import run_sweep, sweep_plan
 
 
@@ -78,21 +82,22 @@ def train_subset_main(argv: Sequence[str]) -> int:
 # -- command line -----------------------------------------------------------------------
 
 
-def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)  # shows defaults
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m flanjax.heldout", description=__doc__,
+                                formatter_class=_HelpFormatter)  # shows defaults
     p.add_argument("--mixture", default="demo", help="the base mixture")
-    p.add_argument("--size", default="tiny", help="t5_1_1 size: tiny, small, base, ...")
+    p.add_argument("--size", default="tiny", help="whose recipe: tiny, small, base, large, xl, xxl")
+    p.add_argument("--gin_file", action="append", default=[],
+                   help="the recipe's gin file(s) instead of the --size's (repeatable)")
+    p.add_argument("--gin_search_paths", action="append", default=[], help="as flanjax.train's")
     p.add_argument("--clusters", required=True, help="comma-separated clusters to hold out")
     p.add_argument("--init", default=None, help="initial checkpoint (MODEL_DIR, converted or HF dir)")
     p.add_argument("--out", default="outputs/heldout", help="output directory of the runs and reports")
-    p.add_argument("--steps", type=int, default=None,
-                   help="training steps per run (default: the --size's recipe, "
-                        f"flanjax/configs/experiments: {recipes.defaults_help('steps')})")
-    p.add_argument("--batch_size", type=int, default=None,
-                   help=f"global training batch (default: the --size's recipe: {recipes.defaults_help('batch_size')})")
+    p.add_argument("--steps", type=int, default=None, help="TRAIN_STEPS (default: the recipe's)")
+    p.add_argument("--batch_size", type=int, default=None, help="BATCH_SIZE (default: the recipe's)")
     p.add_argument("--learning_rate", type=float, default=None,
-                   help="constant learning rate (default: the --size's recipe: "
-                        f"{recipes.defaults_help('learning_rate')})")
+                   help="make_schedule.learning_rate (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=None, help="SEED, and the tiny grid's random init (default 0)")
     p.add_argument("--max_eval_examples", type=int, default=100, help="per template; 0: all")
     p.add_argument("--extra_eval", default="", help="clusters also evaluated after each run")
     p.add_argument("--sweep_num_clusters", default="",
@@ -101,7 +106,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--cluster_order", default="",
                    help="with --sweep_num_clusters: the order clusters are added in "
                         "(default: the mixture's cluster order)")
-    p.add_argument("--dry_run", action="store_true", help="print the launch commands only")
+    p.add_argument("--dry_run", action="store_true", help="print every command; run nothing")
+    p.add_argument("--write_init", action="store_true",
+                   help="write OUT/init (the initial checkpoint every run starts from) and stop")
+    runner.add_process_flags(p)
     return p.parse_args(argv)
 
 
@@ -122,61 +130,48 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
         return super()._get_help_string(action)
 
 
-def _recipe_settings(args: argparse.Namespace) -> dict:
-    """Steps, batch, learning rate, lengths: the --size's recipe, overridden by the flags."""
-    recipe = recipes.recipe_for(args.mixture, args.size)
-    return dict(
-        steps=recipe.steps if args.steps is None else args.steps,
-        batch_size=recipe.batch_size if args.batch_size is None else args.batch_size,
-        learning_rate=recipe.learning_rate if args.learning_rate is None else args.learning_rate,
-        lengths=recipe.lengths, recipe_gin=recipe.gin_file,
-    )
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "train":
         return train_subset_main(argv[1:])
-    args = parse_args(argv)
-    from flanjax import checkpoints
-    from flanjax.evaluation import heldout  # pylint: disable=g-import-not-at-top
-
-    try:
-        grid = GridConfig(
-            mixture=args.mixture, clusters=tuple(c.strip() for c in args.clusters.split(",") if c.strip()),
-            out_dir=args.out, size=args.size, init=args.init,
-            **_recipe_settings(args),
-            max_eval_examples=args.max_eval_examples or None,
-            extra_eval=tuple(c for c in args.extra_eval.split(",") if c),
-            sweep_num_clusters=_int_list(args.sweep_num_clusters, "--sweep_num_clusters"),
-            cluster_order=tuple(c.strip() for c in args.cluster_order.split(",") if c.strip()),
-        )
-        if grid.sweep_num_clusters:
-            if grid.extra_eval:
-                raise GridError("--extra_eval is for the leave-one-cluster-out grid; the sweep "
-                                "evaluates the held-out --clusters only.")
-            sweep_plan(grid)
-            if args.dry_run:
-                print("\n".join(sweep_launch_commands(grid)))
-                return 0
-            summary = run_sweep(grid)
-        else:
-            if grid.cluster_order:
-                raise GridError("--cluster_order needs --sweep_num_clusters.")
-            check_clusters(grid.mixture, grid.clusters + grid.extra_eval)
-            if args.dry_run:
-                print("\n".join(launch_commands(grid)))
-                return 0
-            summary = run_grid(grid)
-    except (GridError, heldout.UnknownEvalTargetError, heldout.VocabularyMismatchError,
-            checkpoints.CheckpointNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    bindings = [a for a in argv if a.startswith("--gin.")]  # passed on to every run
+    gin_setup.split_gin_flags(bindings)  # a malformed one is an error now
+    args = parse_args([a for a in argv if not a.startswith("--gin.")])
+    grid = GridConfig(
+        mixture=args.mixture, clusters=tuple(c.strip() for c in args.clusters.split(",") if c.strip()),
+        out_dir=args.out, size=args.size, init=args.init,
+        gin_files=tuple(args.gin_file),
+        bindings=tuple(f"--gin_search_paths={p}" for p in args.gin_search_paths) + tuple(bindings),
+        steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+        max_eval_examples=args.max_eval_examples or None,
+        extra_eval=tuple(c for c in args.extra_eval.split(",") if c),
+        sweep_num_clusters=_int_list(args.sweep_num_clusters, "--sweep_num_clusters"),
+        cluster_order=tuple(c.strip() for c in args.cluster_order.split(",") if c.strip()),
+    )
+    if grid.sweep_num_clusters:
+        if grid.extra_eval:
+            raise GridError("--extra_eval is for the leave-one-cluster-out grid; the sweep "
+                            "evaluates the held-out --clusters only.")
+        sweep_plan(grid)
+    else:
+        if grid.cluster_order:
+            raise GridError("--cluster_order needs --sweep_num_clusters.")
+        check_clusters(grid.mixture, grid.clusters + grid.extra_eval)
+    if args.write_init:
+        config, params = initial_model(grid)
+        print(f"[heldout] initial checkpoint in {save_initial(grid, config, params)}")
+        return 0
+    if args.dry_run:
+        print("\n".join(commands.launch_commands(grid, cells.GIN_CELLS.lengths)))
+        return 0
     if grid.sweep_num_clusters:
         from flanjax.evaluation import report  # pylint: disable=g-import-not-at-top
 
+        summary = run_sweep(grid, cells.GIN_CELLS)
         print(report.sweep_table(summary["points"]))
     else:
+        summary = run_grid(grid, cells.GIN_CELLS)
         print(gain_table(summary))
-    print(f"[heldout] report in {args.out}/results.md, plots in {args.out}/")
+    print(f"[heldout] report in {args.out}/results.md, plots in {args.out}/; each run's "
+          f"command in its MODEL_DIR's config.gin and in {args.out}/results.json")
     return 0

@@ -5,9 +5,10 @@ Decodes inputs with a checkpoint and writes one JSON object per line to OUTPUT_F
 
 INFER_INPUTS is either a seqio task name (e.g. `demo_addition_zs:0`; its INFER_SPLIT is
 read) or a text file: one input per line, or JSONL with an "inputs" field. Text is
-tokenized with VOCABULARY (a name for `flanjax.data.vocab.get_vocabulary`: 't5',
-'bundled' or a SentencePiece .model path); by default a Hugging Face checkpoint's own
-`spiece.model`, else env FLANJAX_VOCAB.
+tokenized with VOCAB (the data setting every command reads, `flanjax.data.locations`: 't5',
+'bundled' or a SentencePiece .model path); by default the vocabulary the checkpoint was
+trained with (a run records it; a Hugging Face checkpoint's own `spiece.model`), else env
+FLANJAX_VOCAB.
 
 MESH_SHAPE and LOGICAL_RULES (the trainer's macros; a partitioning/*.gin file sets both)
 decode on a sharded mesh, as `python -m flanjax.eval` does; process 0 writes OUTPUT_FILE.

@@ -6,7 +6,7 @@ absl::InitializeLog() ...", oneDNN and "Could not find cuda drivers" lines). The
 therefore done with file descriptor 2 pointed at a temporary file; what it wrote is replayed
 only if the import fails. orbax warns "Metadata file does not exist" when it restores a
 checkpoint written without the optional per-item metadata (converted checkpoints): that
-warning is dropped, every other one kept. Set FLANJAX_VERBOSE_STARTUP=1 to see everything.
+warning is dropped, every other one kept. Every command's --verbose_startup shows everything.
 
 When an orbax restore fails part-way (a truncated array file), its other TensorStore reads
 still finish afterwards and call `loop.call_soon_threadsafe` on the event loop orbax has
@@ -68,9 +68,10 @@ def _drop_abandoned_reads(unraisable) -> None:
         sys.__unraisablehook__(unraisable)
 
 
-def silence_startup_noise() -> None:
-    """Call first thing in an entry point, before jax/tensorflow/seqio are imported."""
-    if os.environ.get("FLANJAX_VERBOSE_STARTUP") == "1":
+def silence_startup_noise(verbose: bool = False) -> None:
+    """Call first thing in an entry point, before jax/tensorflow/seqio are imported;
+    `verbose` (--verbose_startup) leaves everything as it is."""
+    if verbose:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")

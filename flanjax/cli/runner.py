@@ -7,7 +7,7 @@
   3. map errors to exit statuses by exception type: bad input (`UsageError`, gin errors,
      `ValueError`, `KeyError`, `LookupError`, `FileNotFoundError`, `NotADirectoryError`,
      `PermissionError`) is one line `error: ...` and status 2; everything else is a bug
-     and keeps its traceback (status 1). `FLANJAX_DEBUG=1` shows the traceback always;
+     and keeps its traceback (status 1). `--debug` shows the traceback always;
   4. flush and leave with `os._exit`: tf.data's `py_function` iterators can hang interpreter
      shutdown, and by then every output is written and every checkpoint finished. A
      multi-host process first leaves the JAX distributed service with every other process
@@ -17,6 +17,16 @@
 
 Commands that start JAX on several hosts call `initialize_distributed(args)` after parsing
 their flags (`add_distributed_flags`).
+
+How a command behaves is set by its flags; every command takes the process flags
+(`add_process_flags`): --debug (tracebacks for bad input too), --verbose_startup (keep
+TensorFlow's and orbax's start-up lines) and --host_malloc auto|keep|off
+(`flanjax.hostmem`). `run` takes them off the command line before the command's own
+parser sees it. What a run does is gin's; where the data lives is the data settings'
+(`flanjax.data.locations`), whose environment variables are their defaults.
+The old environment spellings (FLANJAX_DEBUG=1, FLANJAX_VERBOSE_STARTUP=1,
+FLANJAX_HOST_MALLOC=..., FLANJAX_DISTRIBUTED=1) are read for one more release, each with a
+one-line notice.
 """
 
 from __future__ import annotations
@@ -58,24 +68,67 @@ def one_line(error: BaseException) -> str:
     return f"{head} ({where})" if where else head
 
 
-def prepare_process() -> None:
+# ------------------------------------------------------------------------- process flags
+# Old environment spellings of the process flags, read for one release (with a notice).
+OLD_ENV = {"FLANJAX_DEBUG": "--debug", "FLANJAX_VERBOSE_STARTUP": "--verbose_startup",
+           "FLANJAX_HOST_MALLOC": "--host_malloc", "FLANJAX_DISTRIBUTED": "--distributed"}
+_NOTIFIED: set[str] = set()
+
+
+def old_env(name: str) -> Optional[str]:
+    """The value of a deprecated environment variable (see OLD_ENV), with a one-line notice."""
+    value = os.environ.get(name)
+    if value and name not in _NOTIFIED:
+        _NOTIFIED.add(name)
+        print(f"notice: {name} is read for one more release; pass {OLD_ENV[name]} instead",
+              file=sys.stderr)
+    return value or None
+
+
+def add_process_flags(parser: argparse.ArgumentParser) -> None:
+    """--debug, --verbose_startup, --host_malloc: how the command's process behaves."""
+    parser.add_argument("--debug", action="store_true", help="show the traceback of bad input too")
+    parser.add_argument("--verbose_startup", action="store_true",
+                        help="keep TensorFlow's and orbax's start-up log lines")
+    from flanjax import hostmem  # pylint: disable=g-import-not-at-top
+
+    parser.add_argument("--host_malloc", choices=hostmem.MODES, default=None,
+                        help="keep freed host memory in the process (flanjax.hostmem; default auto)")
+
+
+def split_process_flags(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """(the process flags, the rest of argv for the command's own parser)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    add_process_flags(parser)
+    flags, rest = parser.parse_known_args(list(argv))
+    flags.debug = flags.debug or old_env("FLANJAX_DEBUG") == "1"
+    flags.verbose_startup = flags.verbose_startup or old_env("FLANJAX_VERBOSE_STARTUP") == "1"
+    flags.host_malloc = flags.host_malloc or old_env("FLANJAX_HOST_MALLOC") or "auto"
+    return flags, rest
+
+
+def prepare_process(flags: Optional[argparse.Namespace] = None) -> None:
     """Start-up settings every command shares; call before JAX or TensorFlow is imported."""
+    flags = flags or split_process_flags([])[0]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from flanjax import hostmem  # pylint: disable=g-import-not-at-top
 
     hostmem.default_to_cpu_without_tpu()  # libtpu (the aot extra) but no TPU: a quiet CPU run
-    hostmem.keep_freed_memory()  # before JAX starts its CPU client; see flanjax/hostmem.py
+    hostmem.keep_freed_memory(flags.host_malloc)  # before JAX starts its CPU client; see flanjax/hostmem.py
     from flanjax.cli import quiet  # pylint: disable=g-import-not-at-top
 
-    quiet.silence_startup_noise()  # TensorFlow's C++ start-up lines, orbax's spurious warning
+    quiet.silence_startup_noise(verbose=flags.verbose_startup)  # TF's C++ start-up lines, orbax's warning
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("absl", "jax._src.xla_bridge", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def call(module: str, argv: Optional[Sequence[str]] = None) -> int:
-    """Runs `module.main(argv)` and maps its errors to an exit status (no process exit)."""
-    debug = os.environ.get("FLANJAX_DEBUG") == "1"
+def call(module: str, argv: Optional[Sequence[str]] = None, *, debug: Optional[bool] = None) -> int:
+    """Runs `module.main(argv)` and maps its errors to an exit status (no process exit).
+
+    The process flags are taken off argv (--debug is read here; `run` applies the others)."""
+    flags, argv = split_process_flags(sys.argv[1:] if argv is None else argv)
+    debug = flags.debug if debug is None else debug
     try:
         return int(importlib.import_module(module).main(argv) or 0)
     except SystemExit as e:  # argparse --help / usage errors
@@ -114,8 +167,9 @@ def wrapped_bad_input(error: BaseException) -> Optional[str]:
 
 def run(module: str, argv: Optional[Sequence[str]] = None) -> NoReturn:
     """The whole life of a command process: prepare, call, flush, exit."""
-    prepare_process()
-    code = call(module, argv)
+    flags, argv = split_process_flags(sys.argv[1:] if argv is None else argv)
+    prepare_process(flags)
+    code = call(module, argv, debug=flags.debug)
     sys.stdout.flush()
     sys.stderr.flush()
     leave_distributed()
@@ -148,7 +202,7 @@ def add_distributed_flags(parser: argparse.ArgumentParser) -> None:
 def _on_multihost_env() -> bool:
     if "," in os.environ.get("TPU_WORKER_HOSTNAMES", ""):
         return True
-    return int(os.environ.get("SLURM_NTASKS", "1")) > 1 or os.environ.get("FLANJAX_DISTRIBUTED") == "1"
+    return int(os.environ.get("SLURM_NTASKS", "1")) > 1 or old_env("FLANJAX_DISTRIBUTED") == "1"
 
 
 def initialize_distributed(args: argparse.Namespace) -> None:

@@ -6,6 +6,8 @@ T5X-style macros, set by the gin files or with --gin.NAME=VALUE:
   INITIAL_STEP (fine-tuning: the step count to continue; default the initial checkpoint's
   recorded step, else 0). As in T5X, TRAIN_STEPS is the step to stop at, counting from the
   start of pre-training: 1,100,000 + 84,000 for 84,000 steps from an LM-adapted checkpoint.
+HELDOUT_CLUSTER follows from a `{mixture}_minus_{cluster}` MIXTURE_OR_TASK_NAME (a setting
+that names another cluster is refused); set it yourself for other mixtures.
 Held-out scores while training, with `flanjax.eval`'s settings (one gin file serves both):
   EVAL_ON, EVAL_COLLECTION, EVAL_FORMAT, EVAL_MODE, MAX_EVAL_EXAMPLES,
   EVAL_EXAMPLES_PER_CLUSTER (scored every EVAL_PERIOD steps on the training mesh), and
@@ -59,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gin_setup.check_macros(REQUIRED_MACROS)
     gin_setup.check_macros(OPTIONAL_MACROS, optional=True)
     values = gin_setup.check_known_and_typed(REQUIRED_MACROS + OPTIONAL_MACROS, "python -m flanjax.train")
+    heldout_from_mixture()
     gin_setup.configure_data_locations()
     model_dir = gin_setup.macro_value("MODEL_DIR")
     gin.finalize()
@@ -93,6 +96,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         recovery.atomic_write_text(config_path, gin.operative_config_str())
     print(f"[train] {result.status} at step {result.step}; outputs in {model_dir}", flush=True)
     return runner.EXIT_INTERRUPTED if result.status == "interrupted" else runner.EXIT_OK
+
+
+def heldout_from_mixture() -> None:
+    """HELDOUT_CLUSTER follows from a `{mixture}_minus_{cluster}` MIXTURE_OR_TASK_NAME; set
+    to another cluster it is refused, naming both."""
+    import gin  # pylint: disable=g-import-not-at-top
+
+    mixture = gin_setup.macro_value("MIXTURE_OR_TASK_NAME")
+    if not isinstance(mixture, str) or "_minus_" not in mixture:
+        return
+    cluster = mixture.split("_minus_", 1)[1]
+    given = gin_setup.macro_value("HELDOUT_CLUSTER", optional=True)
+    if isinstance(given, str) and given and given != cluster:
+        raise runner.UsageError(
+            f"HELDOUT_CLUSTER={given!r} contradicts MIXTURE_OR_TASK_NAME={mixture!r}, which holds "
+            f"out {cluster!r}: leave HELDOUT_CLUSTER unset (it follows from the mixture name)")
+    gin.parse_config(f"HELDOUT_CLUSTER = {cluster!r}")
 
 
 def held_out_arguments() -> dict:

@@ -295,6 +295,48 @@ def primary_value(metric: str, values: Mapping[str, float]) -> float:
     return float(values[PRIMARY[metric]])
 
 
+# -- the one scoring path: flanjax.eval, in-training evaluation and seqio's Evaluator ---------
+
+
+def answer(text: Any, *, chain_of_thought: bool = False) -> str:
+    """The answer in a prediction or reference: after the last "the answer is" for a
+    chain-of-thought task (`formats.extract_cot_answer`), else the stripped text."""
+    from flanjax.data import formats  # pylint: disable=g-import-not-at-top
+
+    text = _as_text(text)
+    return formats.extract_cot_answer(text) if chain_of_thought else text.strip()
+
+
+def gold_answers(target: Any, example: Optional[Mapping[str, Any]] = None, *,
+                 chain_of_thought: bool = False) -> Reference:
+    """An example's acceptable answers: each of its `references` where it has them (several
+    gold answers), else the answer in its target text."""
+    refs = example.get("references", ()) if example is not None else ()
+    if len(refs):
+        return [answer(r, chain_of_thought=chain_of_thought) for r in refs]
+    return answer(target, chain_of_thought=chain_of_thought)
+
+
+def score(metric: str, targets: Sequence[Reference], predictions: Sequence[Any]) -> dict[str, float]:
+    """A task's scores from its answers (`answer` / `gold_answers` applied): the metric's
+    values, plus exact match beside ROUGE (SNI's table reports both). No examples: the
+    headline number is 0."""
+    if not len(targets) and not len(predictions):
+        return {PRIMARY[metric]: 0.0}
+    values = get_metric(metric)(targets, predictions)
+    if metric == "rouge":
+        values.update(exact_match(targets, predictions))
+    return values
+
+
 def seqio_metric_fns(metric: str) -> list[MetricFn]:
-    """`metric_fns` for a `seqio.Task` scored by `metric` (seqio passes (targets, predictions))."""
-    return [get_metric(metric)]
+    """`metric_fns` for a `seqio.Task` scored by `metric`: `score`, so seqio's Evaluator
+    reports what `flanjax.eval` does (seqio passes (targets, predictions) after the task's
+    postprocess_fn, `flanjax.data.tasks.seqio_postprocess`)."""
+    get_metric(metric)
+
+    def fn(targets: Sequence[Reference], predictions: Sequence[Any]) -> dict[str, float]:
+        return score(metric, targets, predictions)
+
+    fn.__name__ = metric
+    return [fn]

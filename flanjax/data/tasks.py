@@ -247,18 +247,11 @@ def seqio_postprocess(
     output: Any, example: Optional[Mapping[str, Any]] = None, is_target: bool = False,
     *, chain_of_thought: bool = False,
 ) -> Any:
-    """seqio `postprocess_fn` of eval tasks: the answer of a prediction or target.
-
-    Chain-of-thought text gives the answer after "the answer is"; a target gives every
-    acceptable answer (the example's `references`), which flanjax's metric fns take.
-    """
-
-    def answer(text: str) -> str:
-        return formats.extract_cot_answer(text) if chain_of_thought else text.strip()
-
-    if is_target and example is not None and len(example.get("references", ())):
-        return [answer(sources.as_text(r)) for r in example["references"]]
-    return answer(sources.as_text(output))
+    """seqio `postprocess_fn` of eval tasks: the answer of a prediction, or every acceptable
+    answer of a target (`metrics.answer`, `metrics.gold_answers`: what flanjax.eval scores)."""
+    if is_target:
+        return metrics_lib.gold_answers(output, example, chain_of_thought=chain_of_thought)
+    return metrics_lib.answer(output, chain_of_thought=chain_of_thought)
 
 
 def _token_length_fn(vocabulary: seqio.Vocabulary) -> Callable[[str], int]:

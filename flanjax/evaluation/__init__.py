@@ -7,6 +7,5 @@
   report         results.json, results.md, TensorBoard scalars, plots
   contamination  13-gram overlap between a training mixture and eval datasets
   checkpoints    load any checkpoint flanjax writes or converts, for evaluation
-  finetune       one run of a held-out grid, through `flanjax.train.loop.train`
   batching       padding rows into bucketed batches for the compiled calls
 """

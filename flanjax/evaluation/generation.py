@@ -6,7 +6,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from flanjax.data.formats import extract_cot_answer
+from flanjax.data import metrics
 from flanjax.evaluation import batching
 from flanjax.model import T5Config, generate
 
@@ -79,5 +79,5 @@ def decode(
 
 
 def postprocess(text: str, *, chain_of_thought: bool) -> str:
-    """The answer in a prediction or target: after "the answer is" for CoT, else stripped."""
-    return extract_cot_answer(text) if chain_of_thought else text.strip()
+    """The answer in a prediction or target (`flanjax.data.metrics.answer`)."""
+    return metrics.answer(text, chain_of_thought=chain_of_thought)

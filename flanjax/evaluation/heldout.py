@@ -233,14 +233,6 @@ class EvalSettings:
 
 
 
-def _references(example: Mapping[str, Any], cot: bool) -> Union[str, list[str]]:
-    """The gold answer(s): a `references` feature (several answers) if the task has one."""
-    refs = [sources.as_text(r) for r in example.get("references", ())]
-    if refs:
-        return [generation.postprocess(r, chain_of_thought=cot) for r in refs]
-    return generation.postprocess(sources.as_text(example["targets_pretokenized"]), chain_of_thought=cot)
-
-
 def evaluate_task(
     config: T5Config, params: Any, task: EvalTask, settings: EvalSettings = EvalSettings(),
     examples: Optional[Sequence[dict[str, Any]]] = None,
@@ -292,13 +284,12 @@ def evaluate_task(
         )
         for i, t in zip(gen_idx, texts):
             predictions[i] = t
+    # The one answer extraction and scoring the task's seqio metric_fns use too.
     cot = task.entry.extracts_cot_answer
-    targets = [_references(ex, cot) for ex in examples]
-    answers = [generation.postprocess(p, chain_of_thought=cot) for p in predictions]
+    targets = [metrics.gold_answers(ex["targets_pretokenized"], ex, chain_of_thought=cot) for ex in examples]
+    answers = [metrics.answer(p, chain_of_thought=cot) for p in predictions]
     metric = task.entry.metric
-    values = metrics.get_metric(metric)(targets, answers) if examples else {metrics.PRIMARY[metric]: 0.0}
-    if metric == "rouge":  # SNI's table reports exact match beside ROUGE-L
-        values.update(metrics.exact_match(targets, answers))
+    values = metrics.score(metric, targets, answers)
     samples = [
         {"inputs": sources.as_text(ex["inputs_pretokenized"]), "target": sources.as_text(ex["targets_pretokenized"]),
          "prediction": p}

@@ -11,25 +11,36 @@ import dataclasses
 import json
 import os
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 
 @dataclasses.dataclass(frozen=True)
 class GridConfig:
+    """A leave-one-cluster-out grid (or, with `sweep_num_clusters`, a number-of-clusters sweep).
+
+    Each run is `python -m flanjax.train` with the recipe's gin files (`gin_files`, else
+    the `size`'s recipe: `recipes.recipe_file`), the run's own bindings, the overrides
+    below that are not None, and `bindings` (`--gin.KEY=VALUE` flags) last.
+    """
+
     mixture: str
     clusters: tuple[str, ...]
     out_dir: str
     size: str = "tiny"
+    gin_files: tuple[str, ...] = ()  # the recipe; () -> the size's experiment gin file
+    bindings: tuple[str, ...] = ()  # --gin.KEY=VALUE flags added to every run
     init: Optional[str] = None  # a checkpoint dir (MODEL_DIR, converted, or Hugging Face)
-    steps: int = 300
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    lengths: tuple[tuple[str, int], ...] = (("inputs", 256), ("targets", 32))
+    # Overrides of the recipe's TRAIN_STEPS, BATCH_SIZE, make_schedule.learning_rate,
+    # TASK_FEATURE_LENGTHS, SEED and train.log_period (None: the recipe's).
+    steps: Optional[int] = None
+    batch_size: Optional[int] = None
+    learning_rate: Optional[float] = None
+    lengths: Optional[tuple[tuple[str, int], ...]] = None
+    seed: Optional[int] = None  # also seeds the tiny grid's random initialisation
+    log_every: Optional[int] = None
     max_eval_examples: Optional[int] = 100
     eval_batch_size: int = 32
     extra_eval: tuple[str, ...] = ()  # also evaluate these (e.g. a seen cluster)
-    seed: int = 0
-    log_every: int = 50
     # Held-out scores while training each run (its heldout_curve.png): every `curve_period`
     # steps, `curve_examples_per_cluster` examples per evaluated cluster; 0: off.
     curve_period: int = 0
@@ -38,9 +49,15 @@ class GridConfig:
     # added in (empty: the mixture's own cluster order).
     sweep_num_clusters: tuple[int, ...] = ()
     cluster_order: tuple[str, ...] = ()
-    # The experiment gin file the numbers above come from (`recipes.recipe_for`), e.g.
-    # "experiments/flan_t5_xl_finetune.gin"; the printed train commands start from it.
-    recipe_gin: Optional[str] = None
+
+
+class CellRunner(Protocol):
+    """Runs a cell's `python -m flanjax.train` arguments in this process (`flanjax.cli.cells`)."""
+
+    def train(self, argv: Sequence[str]) -> None: ...
+
+    def lengths(self, argv: Sequence[str]) -> dict[str, int]:
+        """TASK_FEATURE_LENGTHS as these arguments set it (nothing is run)."""
 
 
 class GridError(ValueError):
@@ -104,30 +121,44 @@ def initial_model(grid: GridConfig) -> tuple[Any, Any]:
     if grid.init:
         return checkpoints.load_model(grid.init, dtype="float32")
     config = model_config(grid.size, mixture_vocabulary(grid.mixture))
-    return config, jax.device_get(init_params(config, jax.random.key(grid.seed)))
+    return config, jax.device_get(init_params(config, jax.random.key(grid.seed or 0)))
+
+
+def init_dir(grid: GridConfig) -> str:
+    """The checkpoint every run starts from: --init when it is a converted flanjax checkpoint,
+    else OUT/init (--init converted, or the seeded random initialisation)."""
+    from flanjax import checkpoints  # pylint: disable=g-import-not-at-top
+
+    if grid.init and os.path.exists(os.path.join(grid.init, checkpoints.CONFIG_FILE)) and \
+            os.path.isdir(os.path.join(grid.init, checkpoints.PARAMS_DIR)):
+        return grid.init
+    return os.path.join(grid.out_dir, "init")
 
 
 def save_initial(grid: GridConfig, config: Any, params: Any) -> str:
-    """The starting point of every run, as a checkpoint the trainer reads (out/init)."""
+    """The starting point of every run, as a checkpoint the trainer reads (`init_dir`)."""
     from flanjax import checkpoints as convert_ckpt  # pylint: disable=g-import-not-at-top
 
-    if grid.init and os.path.exists(os.path.join(grid.init, convert_ckpt.CONFIG_FILE)) and \
-            os.path.isdir(os.path.join(grid.init, convert_ckpt.PARAMS_DIR)):
+    if init_dir(grid) == grid.init:
         return grid.init
-    return convert_ckpt.save_flanjax_checkpoint(config, params, os.path.join(grid.out_dir, "init"))
+    return convert_ckpt.save_flanjax_checkpoint(config, params, init_dir(grid))
 
 
-# -- dry run ----------------------------------------------------------------------------
+def train_cell(runner: CellRunner, cell: Any, log: Callable[[str], None]) -> tuple[Any, Any]:
+    """Runs one cell (its command printed first); returns its final (config, params) as
+    `flanjax.eval` reads them from its MODEL_DIR."""
+    from flanjax import checkpoints  # pylint: disable=g-import-not-at-top
 
+    log(f"[heldout] {cell.name}: {cell.train_command}")
+    log(f"[heldout] {cell.name} compiles for its TPU slice with: {cell.plan_command}")
+    runner.train(cell.argv)
+    return checkpoints.load_model(cell.model_dir, dtype="float32")
 
 
 def check_clusters_all(mixture: str) -> list[str]:
     from flanjax.data import catalog  # pylint: disable=g-import-not-at-top
 
     return catalog.clusters(collection_of(mixture))
-
-
-# -- the number-of-clusters sweep -------------------------------------------------------
 
 
 def gain_table(summary: dict[str, Any]) -> str:
@@ -142,21 +173,24 @@ def gain_table(summary: dict[str, Any]) -> str:
     )
 
 
-def run_grid(grid: GridConfig, *, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Trains and evaluates the grid; writes the report; returns the summary."""
+def run_grid(grid: GridConfig, runner: CellRunner, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Trains every cell with `runner` (`flanjax.train` in this process), evaluates; writes
+    the report; returns the summary."""
     from flanjax.evaluation import heldout, report  # pylint: disable=g-import-not-at-top
-    from flanjax.experiments import finetune  # pylint: disable=g-import-not-at-top
+    from flanjax.experiments import commands  # pylint: disable=g-import-not-at-top
 
     collection = check_clusters(grid.mixture, grid.clusters)
-    settings = heldout.EvalSettings(
-        max_examples=grid.max_eval_examples, lengths=grid.lengths, batch_size=grid.eval_batch_size
-    )
     eval_clusters = list(dict.fromkeys(list(grid.clusters) + list(grid.extra_eval)))
     tasks = {c: heldout.resolve_tasks(c, collection=collection) for c in eval_clusters}
     config, params0 = initial_model(grid)
-    init_dir = save_initial(grid, config, params0)
     for c in eval_clusters:
         heldout.check_vocabulary(config, heldout.vocabulary_of(tasks[c][0]), tasks[c][0].name)
+    save_initial(grid, config, params0)
+    cells = commands.grid_cells(grid)  # the tiny recipe reads the initial checkpoint's shape
+    settings = heldout.EvalSettings(  # evaluated with the lengths the runs train with
+        max_examples=grid.max_eval_examples, lengths=tuple(runner.lengths(cells[0].argv).items()),
+        batch_size=grid.eval_batch_size,
+    )
     os.makedirs(grid.out_dir, exist_ok=True)
 
     t = time.time()
@@ -166,30 +200,18 @@ def run_grid(grid: GridConfig, *, log: Callable[[str], None] = print) -> dict[st
     runs = {"baseline": baseline}
     rows, points = [], []
     num_clusters = len(check_clusters_all(grid.mixture))
-    for c in grid.clusters:
-        model_dir = os.path.join(grid.out_dir, f"minus_{c}")
+    for c, cell in zip(grid.clusters, cells):
         t = time.time()
-        request = finetune.FinetuneRequest(
-            mixture=f"{grid.mixture}_minus_{c}", model_dir=model_dir, config=config,
-            steps=grid.steps, batch_size=grid.batch_size, lengths=grid.lengths,
-            learning_rate=grid.learning_rate, seed=grid.seed, log_every=grid.log_every,
-            init_dir=init_dir, heldout_cluster=c,
-            eval_on=",".join([c] + [x for x in grid.extra_eval if x != c]),
-            eval_collection=collection, eval_period=grid.curve_period,
-            eval_examples_per_cluster=grid.curve_examples_per_cluster,
-            eval_batch_size=grid.eval_batch_size,
-        )
-        trained = finetune.finetune(request)
-        log(f"[heldout] trained {grid.mixture}_minus_{c} for {grid.steps} steps in "
-            f"{time.time() - t:.0f}s (final loss {trained.last_metrics.get('loss', float('nan')):.3f})")
+        trained_config, trained_params = train_cell(runner, cell, log)
+        log(f"[heldout] trained {cell.mixture} in {time.time() - t:.0f}s")
         evaluated = [c] + [x for x in grid.extra_eval if x != c]
-        result = heldout.evaluate(config, trained.params, [x for e in evaluated for x in tasks[e]], settings)
-        runs[f"minus_{c}"] = result
-        report.write_report(os.path.join(grid.out_dir, "eval", f"minus_{c}"), {f"minus_{c}": result},
-                            title=f"{grid.mixture}_minus_{c}")
+        result = heldout.evaluate(trained_config, trained_params, [x for e in evaluated for x in tasks[e]], settings)
+        runs[cell.name] = result
+        report.write_report(os.path.join(grid.out_dir, "eval", cell.name), {cell.name: result},
+                            title=cell.mixture)
         for e in evaluated:
             rows.append({
-                "cluster": e, "run": f"minus_{c}",
+                "cluster": e, "run": cell.name,
                 "kind": "held out" if e == c else "seen",
                 "baseline": baseline["clusters"][e]["mean"],
                 "finetuned": result["clusters"][e]["mean"],
@@ -200,8 +222,9 @@ def run_grid(grid: GridConfig, *, log: Callable[[str], None] = print) -> dict[st
             {"heldout": c, "num_training_clusters": num_clusters - 1,
              "score": result["clusters"][c]["mean"]},
         ]
-    summary = {"mixture": grid.mixture, "clusters": list(grid.clusters), "steps": grid.steps,
-               "size": grid.size, "init": grid.init, "rows": rows, "points": points}
+    summary = {"mixture": grid.mixture, "clusters": list(grid.clusters), "size": grid.size,
+               "init": grid.init, "commands": {c.name: c.train_command for c in cells},
+               "rows": rows, "points": points}
     report.write_report(grid.out_dir, runs, title=f"leave-one-cluster-out on {grid.mixture}",
                         extra={"summary": summary})
     report.plot_clusters_vs_num_training(points, os.path.join(grid.out_dir, "heldout_vs_clusters.png"))

@@ -15,11 +15,13 @@ import time
 from typing import Any, Callable, Optional, Sequence
 
 from flanjax.experiments.grid import (
+    CellRunner,
     GridConfig,
     GridError,
     collection_of,
     initial_model,
     save_initial,
+    train_cell,
 )
 
 
@@ -95,27 +97,29 @@ def sweep_plan(grid: GridConfig) -> SweepPlan:
     return SweepPlan(tuple(grid.clusters), tuple(excluded), tuple(order), tuple(remaining), tuple(ks))
 
 
-def run_sweep(grid: GridConfig, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run_sweep(grid: GridConfig, runner: CellRunner, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Trains on the first k clusters for each k, evaluates the held-out clusters; reports.
 
+    Each k is one `flanjax.train` run (`commands.sweep_cells`) that `runner` runs here.
     Writes under grid.out_dir: k{k}/ (each run's checkpoint and logs), eval/k{k}/ (each
     run's report), results.json / results.md (every run; the sweep table appended),
     heldout_vs_num_clusters.png (FLAN's Fig. 6) and sweep.json (the points). Returns the
     summary written to sweep.json.
     """
-    from flanjax.data import mixtures  # pylint: disable=g-import-not-at-top
     from flanjax.evaluation import heldout, report  # pylint: disable=g-import-not-at-top
-    from flanjax.experiments import finetune  # pylint: disable=g-import-not-at-top
+    from flanjax.experiments import commands  # pylint: disable=g-import-not-at-top
 
     plan = sweep_plan(grid)
     collection = collection_of(grid.mixture)
-    settings = heldout.EvalSettings(
-        max_examples=grid.max_eval_examples, lengths=grid.lengths, batch_size=grid.eval_batch_size
-    )
     tasks = [t for c in plan.heldout for t in heldout.resolve_tasks(c, collection=collection)]
     config, params0 = initial_model(grid)
-    init_dir = save_initial(grid, config, params0)
     heldout.check_vocabulary(config, heldout.vocabulary_of(tasks[0]), tasks[0].name)
+    save_initial(grid, config, params0)
+    cells = commands.sweep_cells(grid)
+    settings = heldout.EvalSettings(  # evaluated with the lengths the runs train with
+        max_examples=grid.max_eval_examples, lengths=tuple(runner.lengths(cells[0][2].argv).items()),
+        batch_size=grid.eval_batch_size,
+    )
     os.makedirs(grid.out_dir, exist_ok=True)
 
     def points_of(k: int, clusters: Sequence[str], mixture: Optional[str], result: dict) -> list[dict]:
@@ -128,30 +132,22 @@ def run_sweep(grid: GridConfig, *, log: Callable[[str], None] = print) -> dict[s
         + ", ".join(f"{c} {baseline['clusters'][c]['mean']:.1f}" for c in plan.heldout))
     runs = {"k0": baseline}
     points = points_of(0, (), None, baseline)
-    for k in plan.num_clusters:
-        clusters = plan.training_clusters(k)
-        mixture = mixtures.register_cluster_subset(grid.mixture, clusters)
-        model_dir = os.path.join(grid.out_dir, f"k{k}")
+    for k, clusters, cell in cells:
         t = time.time()
-        trained = finetune.finetune(finetune.FinetuneRequest(
-            mixture=mixture, model_dir=model_dir, config=config, steps=grid.steps,
-            batch_size=grid.batch_size, lengths=grid.lengths, learning_rate=grid.learning_rate,
-            seed=grid.seed, log_every=grid.log_every, init_dir=init_dir,
-            heldout_cluster=",".join(plan.heldout),
-        ))
-        result = heldout.evaluate(config, trained.params, tasks, settings)
-        runs[f"k{k}"] = result
-        report.write_report(os.path.join(grid.out_dir, "eval", f"k{k}"), {f"k{k}": result},
-                            title=f"{mixture} ({k} training clusters)")
-        points += points_of(k, clusters, mixture, result)
-        log(f"[sweep] k={k}: trained {mixture} for {grid.steps} steps and evaluated in "
+        trained_config, trained_params = train_cell(runner, cell, lambda m: log(m.replace("[heldout]", "[sweep]")))
+        result = heldout.evaluate(trained_config, trained_params, tasks, settings)
+        runs[cell.name] = result
+        report.write_report(os.path.join(grid.out_dir, "eval", cell.name), {cell.name: result},
+                            title=f"{cell.mixture} ({k} training clusters)")
+        points += points_of(k, clusters, cell.mixture, result)
+        log(f"[sweep] k={k}: trained {cell.mixture} and evaluated in "
             f"{time.time() - t:.0f}s: " + ", ".join(f"{c} {result['clusters'][c]['mean']:.1f}"
-                                                     for c in plan.heldout))
+                                                    for c in plan.heldout))
     summary = {
         "mixture": grid.mixture, "heldout": list(plan.heldout), "excluded": list(plan.excluded),
         "cluster_order": list(plan.order), "training_order": list(plan.remaining),
-        "num_training_clusters": [0, *plan.num_clusters], "steps": grid.steps, "size": grid.size,
-        "init": grid.init, "points": points,
+        "num_training_clusters": [0, *plan.num_clusters], "size": grid.size,
+        "init": grid.init, "commands": {c.name: c.train_command for _, _, c in cells}, "points": points,
     }
     report.write_report(grid.out_dir, runs, title=f"number of training clusters on {grid.mixture}",
                         extra={"sweep": summary})
