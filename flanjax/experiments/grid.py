@@ -42,6 +42,15 @@ class GridConfig:
     # "experiments/flan_t5_xl_finetune.gin"; the printed train commands start from it.
     recipe_gin: Optional[str] = None
 
+    def __post_init__(self) -> None:
+        # A run of 0 steps evaluates the initial checkpoint twice and reports a +0.0 gain.
+        for name, flag in (("steps", "--steps"), ("batch_size", "--batch_size")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise GridError(f"{flag} must be a positive integer, got {value!r}")
+        if not self.learning_rate > 0:
+            raise GridError(f"--learning_rate must be positive, got {self.learning_rate!r}")
+
 
 class GridError(ValueError):
     pass

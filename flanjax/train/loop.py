@@ -55,6 +55,7 @@ def _check_vocab(config: T5Config, mixture_or_task_name: str) -> None:
 
     task = mixtures.get_mixture_or_task(mixture_or_task_name)
     vocab = task.output_features["targets"].vocabulary
+    vocab_lib.load_or_explain(vocab)  # T5's gs:// model unreachable: one line, before tf.data
     needed = vocab_lib.padded_vocab_size(vocab, multiple=1)
     if config.vocab_size < needed:
         raise ValueError(
