@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from typing import Any, Optional
 
@@ -361,6 +362,51 @@ class CheckpointNotFoundError(FileNotFoundError):
     pass
 
 
+class CheckpointUnreadableError(ValueError):
+    """A saved step cannot be read (truncated, emptied): its step, the reason, and the
+    newest readable step to use instead (one line)."""
+
+
+def problem_of(error: BaseException) -> str:
+    """A one-line reason from orbax/TensorStore errors (their text runs to dozens of lines)."""
+    text = str(error) or type(error).__name__
+    for pattern, reason in (
+        (r"No structure could be identified", "its folder holds no checkpoint files (emptied?)"),
+        (r"no `params` tree", "its array metadata is missing or unreadable (a file missing or truncated)"),
+        (r"_METADATA|Metadata file", "its _METADATA file is missing or unreadable"),
+        (r"(?i)pytree structure|tree structure", "its array tree does not match the run's state"),
+        (r"(?i)NOT_FOUND|No such file|does not exist", "an array file is missing"),
+        (r"(?i)Error reading|truncat|Unexpected end|Corrupt|checksum|DATA_LOSS|OUT_OF_RANGE",
+         "an array file is truncated or corrupt"),
+    ):
+        if re.search(pattern, text):
+            return reason
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+    return f"{type(error).__name__}: {first[:200]}"
+
+
+def _unreadable_step(run_dir: str, step: int, error: BaseException, read: Any) -> CheckpointUnreadableError:
+    """The error for an unreadable `step`, naming the newest older step that `read` can read
+    (tried newest first: on this error path one more read is worth a useful message)."""
+    steps = saved_steps(os.path.dirname(run_dir))
+    readable = None
+    for other in sorted((s for s in steps if s != step), reverse=True):
+        try:
+            read(other)
+        except Exception:  # pylint: disable=broad-except  # unreadable too: try an older one
+            continue
+        readable = other
+        break
+    if readable is None:
+        hint = f"no other saved step is readable (saved steps: {steps})"
+    else:
+        hint = (f"the newest readable step is {readable} (saved steps: {steps}): choose it with "
+                f"CHECKPOINT_STEP={readable} (eval, infer) or --step {readable} (convert --to_hf)")
+    return CheckpointUnreadableError(
+        f"checkpoint step {step} in {run_dir} is unreadable ({problem_of(error)}); {hint}"
+    )
+
+
 class CheckpointMismatchError(ValueError):
     """The checkpoint's parameters do not have the shapes its config gives them."""
 
@@ -436,24 +482,35 @@ def _load_training_run(
         return None
     config = _read_config(config_file)
     step = resolve_step(path, step)
-    manager = ocp.CheckpointManager(run_dir)
-    try:
-        step_dir = os.path.join(run_dir, str(step), "default")
+
+    def read(s: int) -> Any:
+        step_dir = os.path.join(run_dir, str(s), "default")
         if mesh is not None:
-            return config, _restore_run_params_sharded(step_dir, config, mesh)
+            return _restore_run_params_sharded(step_dir, config, mesh)
         # The saved TrainState, read without a target (host arrays); only params are kept.
         # (orbax warns that no sharding was given: none is wanted, the arrays go to host.)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sharding info not provided")
             state = ocp.PyTreeCheckpointer().restore(step_dir)
-    finally:
-        manager.close()
-    params = jax.tree_util.tree_map(np.asarray, state["params"])
+        if not isinstance(state, dict) or "params" not in state:
+            raise _NoParamsTree(f"{step_dir} holds no `params` tree.")
+        params = jax.tree_util.tree_map(np.asarray, state["params"])
+        try:
+            check_params_match(config, params)
+        except ValueError as e:
+            raise CheckpointMismatchError(f"{e} (checkpoint {step_dir})") from None
+        return params
+
     try:
-        check_params_match(config, params)
-    except ValueError as e:
-        raise CheckpointMismatchError(f"{e} (checkpoint {step_dir})") from None
-    return config, params
+        return config, read(step)
+    except CheckpointMismatchError:  # readable, but not this config's shapes
+        raise
+    except Exception as e:  # pylint: disable=broad-except  # orbax / TensorStore raise many kinds
+        raise _unreadable_step(run_dir, step, e, read) from None
+
+
+class _NoParamsTree(ValueError):
+    """A step whose metadata lists no `params` (emptied, or not a flanjax TrainState)."""
 
 
 # -- sharded restore -----------------------------------------------------------------------
@@ -467,7 +524,7 @@ def _stored_params(directory: str) -> Any:
     tree = getattr(meta, "item_metadata", meta)  # StepMetadata -> TreeMetadata -> dict
     tree = getattr(tree, "tree", tree)
     if not isinstance(tree, dict) or "params" not in tree:
-        raise CheckpointMismatchError(f"{directory} holds no `params` tree.")
+        raise _NoParamsTree(f"{directory} holds no `params` tree.")
     return tree["params"]
 
 

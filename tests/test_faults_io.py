@@ -213,3 +213,55 @@ def test_infer_null_input_is_refused(converted, tmp_path, capsys):
     code, _, err = _infer(capsys, converted, inputs, tmp_path / "pred.jsonl", "--gin.VOCABULARY='bundled'")
     assert code == EXIT_USAGE
     assert f'INFER_INPUTS {inputs} line 2: "inputs" must be a string, got null' in _one_line(err)
+
+
+# ------------------------------------------------------------- 5: corrupt checkpoints
+@pytest.fixture
+def run_with_bad_latest(tmp_path):
+    """A MODEL_DIR with steps 2 and 4 (a TrainState-like tree, as the trainer saves), built
+    without training; returns (model_dir, step 4's folder)."""
+    from flanjax import checkpoints
+    from flanjax.data.bundled import ensure_prepared
+    from flanjax.model import T5Config, init_params
+
+    ensure_prepared()
+    config = T5Config.tiny(vocab_size=896, dtype="float32", num_encoder_layers=1, num_decoder_layers=1)
+    params = jax.device_get(init_params(config, jax.random.key(0)))
+    model_dir = str(tmp_path / "run")
+    saver = checkpoints.Checkpointer(model_dir, period=1, async_save=False)
+    for step in (2, 4):
+        saver.save(step, {"params": params, "step": step}, force=True)
+    saver.close()
+    checkpoints.write_model_config(model_dir, config)
+    return model_dir, os.path.join(model_dir, "checkpoints", "4")
+
+
+def test_eval_of_a_truncated_step_names_the_readable_one(run_with_bad_latest, tmp_path, capsys):
+    model_dir, step_dir = run_with_bad_latest
+    for root, _, files in os.walk(step_dir):
+        if os.path.basename(root) == "d":
+            for name in files:
+                with open(os.path.join(root, name), "r+b") as f:
+                    f.truncate(1)
+    code, _, err = _call(capsys, "flanjax.cli.evaluate", [
+        "--gin_file=runs/eval.gin", f"--gin.CHECKPOINT_PATH={model_dir}", "--gin.EVAL_ON=demo_reviews_zs:0",
+        f"--gin.OUTPUT_DIR={tmp_path}/eval", "--gin.MAX_EVAL_EXAMPLES=1"])
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    # The sharded reader reads the array metadata first, which truncated files spoil.
+    assert f"checkpoint step 4 in {model_dir}/checkpoints is unreadable (its array metadata is missing or " \
+           "unreadable (a file missing or truncated))" in line, line
+    assert "the newest readable step is 2 (saved steps: [2, 4])" in line and "CHECKPOINT_STEP=2" in line
+
+
+def test_convert_of_an_emptied_step_names_the_readable_one(run_with_bad_latest, tmp_path, capsys):
+    model_dir, step_dir = run_with_bad_latest
+    for root, _, files in os.walk(step_dir):
+        for name in files:
+            os.remove(os.path.join(root, name))
+    code, _, err = _call(capsys, "flanjax.cli.convert", ["--to_hf", model_dir, "--out", str(tmp_path / "hf")])
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    assert f"checkpoint step 4 in {model_dir}/checkpoints is unreadable (its folder holds no checkpoint files" in line
+    assert "tensorstore" not in line.lower() and len(line) < 200 + 2 * len(model_dir), line
+    assert "the newest readable step is 2" in line and "--step 2" in line
