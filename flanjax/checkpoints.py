@@ -99,8 +99,23 @@ _SHAPE_FIELDS = (
 )
 
 
+EXIT_SAVE_FAILED = 74  # sysexits.h EX_IOERR; = flanjax.cli.runner.EXIT_SAVE_FAILED
+
+
+class CheckpointSaveError(OSError):
+    """A checkpoint could not be written (a full disk, a lost mount): the run stops at once,
+    with one line and exit status 74; the last finished step stays as it was."""
+
+    exit_status = EXIT_SAVE_FAILED
+
+
 class Checkpointer:
-    """Saves every `period` steps (and when forced), keeps the newest `max_to_keep`."""
+    """Saves every `period` steps (and when forced), keeps the newest `max_to_keep`.
+
+    A save that fails, in the call or in orbax's background thread, raises
+    `CheckpointSaveError` from `save`, `check` (call it every step: it never blocks) or
+    `wait`, naming the step and the last good one; `close` then only releases the manager.
+    """
 
     def __init__(self, model_dir: str, *, period: int, max_to_keep: int | None = 3, async_save: bool = True):
         self.directory = os.path.join(os.path.abspath(model_dir), CHECKPOINTS_SUBDIR)
@@ -112,6 +127,9 @@ class Checkpointer:
             create=True,
         )
         self.manager = ocp.CheckpointManager(self.directory, options=options)
+        self._saving: int | None = None  # the step whose save was started last
+        self._good: int | None = self.manager.latest_step()  # the newest finished step
+        self._failed = False
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
@@ -119,9 +137,41 @@ class Checkpointer:
     def all_steps(self) -> list[int]:
         return list(self.manager.all_steps())
 
+    def _save_failed(self, error: BaseException) -> CheckpointSaveError:
+        self._failed = True
+        why = f"{error.strerror} ({error.filename})" if isinstance(error, OSError) and error.strerror else (
+            str(error).splitlines()[0][:300] if str(error) else type(error).__name__)
+        good = (f"the last good checkpoint is step {self._good} in {self.directory}, intact"
+                if self._good is not None else f"no checkpoint was finished in {self.directory}")
+        return CheckpointSaveError(
+            f"saving checkpoint step {self._saving} failed: {why}; stopped. {good}: free space (or "
+            "fix the file system) and rerun the same command to resume"
+        )
+
+    def _guard(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CheckpointSaveError:
+            raise
+        except Exception as e:  # pylint: disable=broad-except  # OSError, tensorstore, orbax errors
+            raise self._save_failed(e) from None
+
+    def _finished(self) -> None:
+        if self._saving is not None and self._saving in self.manager.all_steps():
+            self._good = self._saving
+
     def save(self, step: int, state: Any, *, force: bool = False) -> bool:
         """Starts saving `state` at `step` if the period says so (or `force`)."""
-        return self.manager.save(step, args=ocp.args.StandardSave(state), force=force)
+        self._guard(self.manager.wait_until_finished)  # the previous save's outcome first
+        self._finished()
+        self._saving = step
+        return self._guard(self.manager.save, step, args=ocp.args.StandardSave(state), force=force)
+
+    def check(self) -> None:
+        """Raises CheckpointSaveError if a background save has failed; never waits for one."""
+        if not self.manager.is_saving_in_progress():
+            self._guard(self.manager.check_for_errors)
+            self._finished()
 
     def restore(self, abstract_state: Any, step: int | None = None) -> Any:
         """Restores into the shapes, dtypes and shardings of `abstract_state`."""
@@ -140,10 +190,18 @@ class Checkpointer:
         return doomed
 
     def wait(self) -> None:
-        self.manager.wait_until_finished()
+        self._guard(self.manager.wait_until_finished)
+        self._guard(self.manager.check_for_errors)
+        self._finished()
 
     def close(self) -> None:
-        self.manager.wait_until_finished()
+        if self._failed:  # already reported: only let go of the manager
+            try:
+                self.manager.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+            return
+        self.wait()
         self.manager.close()
 
 

@@ -265,3 +265,46 @@ def test_convert_of_an_emptied_step_names_the_readable_one(run_with_bad_latest, 
     assert f"checkpoint step 4 in {model_dir}/checkpoints is unreadable (its folder holds no checkpoint files" in line
     assert "tensorstore" not in line.lower() and len(line) < 200 + 2 * len(model_dir), line
     assert "the newest readable step is 2" in line and "--step 2" in line
+
+
+# ------------------------------------------------------------- 6: a full disk during a save
+def test_a_full_disk_stops_at_the_failed_save_with_exit_74(tmp_path, capsys, caplog, monkeypatch):
+    """orbax's background writer meets ENOSPC saving step 4: the run stops by the next save
+    (step 6) at the latest, with one line and exit 74; step 2 stays readable; the lease goes."""
+    import errno
+    import logging
+
+    from orbax.checkpoint._src.path import async_path
+
+    from flanjax import checkpoints
+    from flanjax.cli import quiet
+    from flanjax.data.bundled import ensure_prepared
+
+    ensure_prepared()
+    model_dir = str(tmp_path / "run")
+    real = async_path.write_text
+
+    async def write_text(path, text):  # the disk fills up while step 4 is written
+        if f"{model_dir}/checkpoints/4" in str(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return await real(path, text)
+
+    monkeypatch.setattr(async_path, "write_text", write_text)
+    caplog.set_level(logging.ERROR)
+    code, _, err = _call(capsys, "flanjax.cli.train", [
+        "--gin_file=runs/demo.gin", "--gin.BATCH_SIZE=4", "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}",
+        "--gin.EVAL_PERIOD=0", "--gin.CHECKPOINT_PERIOD=2", "--gin.train.log_period=1",
+        "--gin.make_config.num_encoder_layers=1", "--gin.make_config.num_decoder_layers=1",
+        f"--gin.MODEL_DIR={model_dir}", "--gin.TRAIN_STEPS=8"])
+    assert code == 74, err
+    line = _one_line(err)
+    assert "saving checkpoint step 4 failed: No space left on device" in line, line
+    assert f"the last good checkpoint is step 2 in {model_dir}/checkpoints, intact" in line, line
+    steps = [json.loads(l)["step"] for l in open(os.path.join(model_dir, "train_metrics.jsonl"))]
+    assert 4 <= steps[-1] <= 6, steps  # stopped at the failed save, not after all 8 steps
+    assert checkpoints.saved_steps(model_dir) == [2]
+    checkpoints.load_model(model_dir, step=2)  # readable
+    assert not os.path.exists(os.path.join(model_dir, "run.lease"))
+    # orbax's background threads log the failure with tracebacks; the commands drop those.
+    reports = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], OSError)]
+    assert reports and not any(quiet._DropSpurious().filter(r) for r in reports)

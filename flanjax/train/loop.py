@@ -307,6 +307,7 @@ def train(
             bad = bad | ~jnp.isfinite(step_metrics["loss"]) | ~jnp.isfinite(step_metrics["grad_norm"])
             window.append(step_metrics)
             window_steps += 1
+            checkpointer.check()  # a background save that failed (disk full) stops the run here
             if step == start_step + 1:  # compilation: keep it out of the throughput numbers
                 jax.block_until_ready(step_metrics)
                 timer, window_steps = time.perf_counter(), 0
