@@ -308,3 +308,28 @@ def test_a_full_disk_stops_at_the_failed_save_with_exit_74(tmp_path, capsys, cap
     # orbax's background threads log the failure with tracebacks; the commands drop those.
     reports = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], OSError)]
     assert reports and not any(quiet._DropSpurious().filter(r) for r in reports)
+
+
+# ------------------------------------------------------------- 2 and 4: absurd sizes
+def test_a_batch_beyond_host_memory_is_refused_with_the_figure():
+    """The issue's BATCH_SIZE=1000000000 at lengths 32/8 on a 16 GiB host: 136 int32 a row
+    (3 x 32 encoder + 5 x 8 decoder features) = 544 bytes, x 1e9 = 506.6 GiB."""
+    from flanjax.train import input_pipeline
+
+    with pytest.raises(ValueError) as e:
+        input_pipeline.check_host_batch_memory(10**9, {"inputs": 32, "targets": 8}, memory=16 * 2**30)
+    assert "takes 506.6 GiB of int32 features (544 bytes a row), more than 50% of this host's 16.0 GiB" in str(e.value)
+    assert input_pipeline.check_host_batch_memory(8, {"inputs": 32, "targets": 8}, memory=16 * 2**30) == 8 * 544
+
+
+def test_huge_feature_lengths_are_refused_before_tf_allocates(tmp_path, capsys):
+    from flanjax.data.bundled import ensure_prepared
+
+    ensure_prepared()
+    code, out, err = _call(capsys, "flanjax.cli.train", [
+        "--gin_file=runs/demo.gin", f"--gin.MODEL_DIR={tmp_path}/run", "--gin.TRAIN_STEPS=2", "--gin.BATCH_SIZE=4",
+        "--gin.TASK_FEATURE_LENGTHS={'inputs': 1099511627776, 'targets': 8}"])
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    assert "TASK_FEATURE_LENGTHS {'inputs': 1099511627776, 'targets': 8} takes 49,152.0 GiB" in line, line
+    assert not os.path.exists(tmp_path / "run" / "run.lease")

@@ -144,6 +144,7 @@ def train(
         batch_size, process_count=jax.process_count(), data_parallel_size=dp,
         num_microbatches=num_microbatches,
     )
+    input_pipeline.check_host_batch_memory(host_batch_size, task_feature_lengths)  # the figure, not a TF OOM
 
     # -- input -----------------------------------------------------------------------
     ds = None
