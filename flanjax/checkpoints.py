@@ -34,6 +34,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from flanjax.checkpoint_saver import (  # noqa: F401  # saving a run; re-exported here
+    CHECKPOINTS_SUBDIR, EXIT_SAVE_FAILED, Checkpointer, CheckpointSaveError, problem_of, surplus_steps)
 from flanjax.convert.hf import check_params_match, load_hf_t5
 from flanjax.model import T5Config, abstract_params
 
@@ -51,9 +53,12 @@ def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str, *, step
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, CONFIG_FILE), "w") as f:
         f.write(config.to_json())
+    step_file = os.path.join(out_dir, STEP_FILE)
     if step is not None:
-        with open(os.path.join(out_dir, STEP_FILE), "w") as f:
+        with open(step_file, "w") as f:
             json.dump({"step": int(step)}, f)
+    elif os.path.exists(step_file):  # an earlier conversion's step is not this one's
+        os.remove(step_file)
     tree = {"params": jax.tree_util.tree_map(np.asarray, params)}
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(os.path.join(out_dir, PARAMS_DIR), tree, force=True)
@@ -85,60 +90,11 @@ def load_flanjax_checkpoint(path: str) -> tuple[T5Config, Any]:
 
 
 # ------------------------------------------------------------------------ training runs
-CHECKPOINTS_SUBDIR = "checkpoints"
 _SHAPE_FIELDS = (
     "vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
     "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
     "tie_word_embeddings", "scan_layers",
 )
-
-
-class Checkpointer:
-    """Saves every `period` steps (and when forced), keeps the newest `max_to_keep`."""
-
-    def __init__(self, model_dir: str, *, period: int, max_to_keep: int | None = 3, async_save: bool = True):
-        self.directory = os.path.join(os.path.abspath(model_dir), CHECKPOINTS_SUBDIR)
-        options = ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep,
-            save_interval_steps=max(int(period), 1),
-            enable_async_checkpointing=async_save,
-            cleanup_tmp_directories=True,
-            create=True,
-        )
-        self.manager = ocp.CheckpointManager(self.directory, options=options)
-
-    def latest_step(self) -> int | None:
-        return self.manager.latest_step()
-
-    def all_steps(self) -> list[int]:
-        return list(self.manager.all_steps())
-
-    def save(self, step: int, state: Any, *, force: bool = False) -> bool:
-        """Starts saving `state` at `step` if the period says so (or `force`)."""
-        return self.manager.save(step, args=ocp.args.StandardSave(state), force=force)
-
-    def restore(self, abstract_state: Any, step: int | None = None) -> Any:
-        """Restores into the shapes, dtypes and shardings of `abstract_state`."""
-        step = self.manager.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {self.directory}")
-        return self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
-
-    def rotate(self, keep_last: int | None, protected: set[int]) -> list[int]:
-        """Deletes finished steps beyond the newest `keep_last`, sparing `protected` (the
-        best step): orbax's `max_to_keep` would delete the best once it is not among the
-        newest. Every process calls it (orbax's delete is collective); the deleted steps."""
-        doomed = surplus_steps(self.all_steps(), keep_last, protected)
-        for step in doomed:
-            self.manager.delete(step)
-        return doomed
-
-    def wait(self) -> None:
-        self.manager.wait_until_finished()
-
-    def close(self) -> None:
-        self.manager.wait_until_finished()
-        self.manager.close()
 
 
 # --------------------------------------------------- the best step, and steps by name
@@ -190,14 +146,6 @@ def resolve_step(model_dir: str, step: int | str | None = "latest") -> int:
     if int(step) not in steps:
         raise CheckpointNotFoundError(f"No step {step} in {where}; steps: {steps}.")
     return int(step)
-
-
-def surplus_steps(steps: list[int], keep_last: int | None, protected: set[int]) -> list[int]:
-    """Steps rotation deletes: all but the newest `keep_last` and the protected ones."""
-    if keep_last is None:
-        return []
-    newest = set(sorted(steps)[-keep_last:]) if keep_last > 0 else set()
-    return [s for s in sorted(steps) if s not in newest and s not in protected]
 
 
 class BestCheckpoint:
@@ -362,6 +310,33 @@ class CheckpointNotFoundError(FileNotFoundError):
     pass
 
 
+class CheckpointUnreadableError(ValueError):
+    """A saved step cannot be read (truncated, emptied): its step, the reason, and the
+    newest readable step to use instead (one line)."""
+
+
+def _unreadable_step(run_dir: str, step: int, error: BaseException, read: Any) -> CheckpointUnreadableError:
+    """The error for an unreadable `step`, naming the newest older step that `read` can read
+    (tried newest first: on this error path one more read is worth a useful message)."""
+    steps = saved_steps(os.path.dirname(run_dir))
+    readable = None
+    for other in sorted((s for s in steps if s != step), reverse=True):
+        try:
+            read(other)
+        except Exception:  # pylint: disable=broad-except  # unreadable too: try an older one
+            continue
+        readable = other
+        break
+    if readable is None:
+        hint = f"no other saved step is readable (saved steps: {steps})"
+    else:
+        hint = (f"the newest readable step is {readable} (saved steps: {steps}): choose it with "
+                f"CHECKPOINT_STEP={readable} (eval, infer) or --step {readable} (convert --to_hf)")
+    return CheckpointUnreadableError(
+        f"checkpoint step {step} in {run_dir} is unreadable ({problem_of(error)}); {hint}"
+    )
+
+
 class CheckpointMismatchError(ValueError):
     """The checkpoint's parameters do not have the shapes its config gives them."""
 
@@ -437,24 +412,35 @@ def _load_training_run(
         return None
     config = _read_config(config_file)
     step = resolve_step(path, step)
-    manager = ocp.CheckpointManager(run_dir)
-    try:
-        step_dir = os.path.join(run_dir, str(step), "default")
+
+    def read(s: int) -> Any:
+        step_dir = os.path.join(run_dir, str(s), "default")
         if mesh is not None:
-            return config, _restore_run_params_sharded(step_dir, config, mesh)
+            return _restore_run_params_sharded(step_dir, config, mesh)
         # The saved TrainState, read without a target (host arrays); only params are kept.
         # (orbax warns that no sharding was given: none is wanted, the arrays go to host.)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sharding info not provided")
             state = ocp.PyTreeCheckpointer().restore(step_dir)
-    finally:
-        manager.close()
-    params = jax.tree_util.tree_map(np.asarray, state["params"])
+        if not isinstance(state, dict) or "params" not in state:
+            raise _NoParamsTree(f"{step_dir} holds no `params` tree.")
+        params = jax.tree_util.tree_map(np.asarray, state["params"])
+        try:
+            check_params_match(config, params)
+        except ValueError as e:
+            raise CheckpointMismatchError(f"{e} (checkpoint {step_dir})") from None
+        return params
+
     try:
-        check_params_match(config, params)
-    except ValueError as e:
-        raise CheckpointMismatchError(f"{e} (checkpoint {step_dir})") from None
-    return config, params
+        return config, read(step)
+    except CheckpointMismatchError:  # readable, but not this config's shapes
+        raise
+    except Exception as e:  # pylint: disable=broad-except  # orbax / TensorStore raise many kinds
+        raise _unreadable_step(run_dir, step, e, read) from None
+
+
+class _NoParamsTree(ValueError):
+    """A step whose metadata lists no `params` (emptied, or not a flanjax TrainState)."""
 
 
 # -- sharded restore -----------------------------------------------------------------------
@@ -468,7 +454,7 @@ def _stored_params(directory: str) -> Any:
     tree = getattr(meta, "item_metadata", meta)  # StepMetadata -> TreeMetadata -> dict
     tree = getattr(tree, "tree", tree)
     if not isinstance(tree, dict) or "params" not in tree:
-        raise CheckpointMismatchError(f"{directory} holds no `params` tree.")
+        raise _NoParamsTree(f"{directory} holds no `params` tree.")
     return tree["params"]
 
 

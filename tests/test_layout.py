@@ -2,7 +2,7 @@
 
 Walks `flanjax/` with `ast` (nothing is imported). The layers, lowest first:
   model, data, hostmem                        (neither imports train nor evaluation)
-  partitioning, convert < checkpoints < train < evaluation < experiments, planner < cli
+  partitioning, convert < checkpoints (checkpoint_saver) < train < evaluation < experiments, planner < cli
 A module may import its own layer or lower ones. The command shims at the top of the package
 (`flanjax/eval.py`, ...) and every `__main__` only reach `flanjax.cli`.
 """
@@ -19,7 +19,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LAYERS = {
     "model": 0, "data": 0, "hostmem": 0,
     "partitioning": 1, "convert": 1,
-    "checkpoints": 2,
+    "checkpoints": 2, "checkpoint_saver": 2,
     "train": 3,
     "evaluation": 4,
     "experiments": 5, "planner": 5,

@@ -27,9 +27,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="examples read per eval dataset (0: all)")
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     args = parser.parse_args(argv)
+    if args.n < 1:  # 0-grams are in every example: 100% "contamination"
+        print(f"error: --n must be a positive number of words, got {args.n}", file=sys.stderr)
+        return 2
+    for flag in ("max_train_examples", "max_eval_examples"):
+        if getattr(args, flag) < 0:
+            print(f"error: --{flag} must be >= 0 (0: all), got {getattr(args, flag)}", file=sys.stderr)
+            return 2
 
     from flanjax.evaluation import contamination as lib  # pylint: disable=g-import-not-at-top
-    from flanjax.evaluation import heldout  # pylint: disable=g-import-not-at-top
+    from flanjax.evaluation import heldout, outputs  # pylint: disable=g-import-not-at-top
+
+    if args.out:  # before reading every training dataset
+        outputs.check_output_file(args.out, "--out")
 
     try:
         train_entries = heldout.entries_of_mixture(args.train)

@@ -3,7 +3,9 @@
 
 --from_hf reads a transformers `save_pretrained` directory (safetensors) and writes a
 flanjax checkpoint (flanjax_config.json + orbax params; with --step N also
-flanjax_step.json, the step fine-tuning continues from). --to_hf exports a converted
+flanjax_step.json, the step fine-tuning continues from) with the directory's SentencePiece
+model (spiece.model + vocab.json: its extra ids from tokenizer_config.json), which eval,
+infer and --to_hf then use. --to_hf exports a converted
 checkpoint or a training run's MODEL_DIR (its latest step, or --step N) as a Hugging Face
 directory with the run's SentencePiece tokenizer, which `transformers` loads. --out must be
 new, empty, or an earlier output of the same kind: it is never written into a training run.
@@ -90,11 +92,43 @@ def main(argv: list[str] | None = None) -> int:
         config, params = load_hf_t5(args.from_hf, scan_layers=args.scan_layers)
         if args.step is not None and args.step < 0:
             raise UsageError(f"--step {args.step}: the step the weights reached must be >= 0")
+        vocab = _hf_vocabulary(args.from_hf, config.vocab_size)
         save_flanjax_checkpoint(config, params, args.out, step=args.step)
+        _record(vocab, args.from_hf, args.out)
     else:
         _to_hf(args.to_hf, args.out, args.step)
     print(f"wrote {args.out}")
     return 0
+
+
+def _hf_vocabulary(path: str, embed_rows: int):
+    """The SentencePiece vocabulary of a Hugging Face directory (its `spiece.model`, with the
+    extra ids its tokenizer_config.json gives), checked against the embedding; or None."""
+    from flanjax.data import vocab_files  # pylint: disable=g-import-not-at-top
+
+    vocab = vocab_files.recorded_vocabulary(path)
+    if vocab is not None:
+        vocab_files.check_embedding(
+            embed_rows, vocab, f"the tokenizer of {path} ({vocab_files.SPM_FILE})",
+            f"Fix extra_ids in {os.path.join(path, vocab_files.HF_TOKENIZER_CONFIG)} or convert the "
+            "directory the tokenizer belongs to.")
+    return vocab
+
+
+def _record(vocab, source: str, out: str) -> None:
+    """The converted checkpoint carries the vocabulary: infer / eval / --to_hf use it."""
+    from flanjax.data import vocab_files  # pylint: disable=g-import-not-at-top
+
+    if vocab is not None:
+        vocab_files.record_vocabulary(vocab, out)
+        print(f"vocabulary: {vocab_files.SPM_FILE} ({vocab.vocab_size} ids, {vocab.extra_ids} extra) "
+              f"recorded in {out}")
+        return
+    vocab_files.forget_vocabulary(out)  # never a stale tokenizer of an earlier conversion
+    print(f"warning: no {vocab_files.SPM_FILE} in {source} (a tokenizer saved by transformers 5 "
+          "has only tokenizer.json): the converted checkpoint records no vocabulary; give infer "
+          "VOCABULARY and eval VOCAB (or env FLANJAX_VOCAB), or copy the model's spiece.model "
+          f"into {source} and convert again", file=sys.stderr)
 
 
 def _to_hf(path: str, out: str, step: int | None) -> None:

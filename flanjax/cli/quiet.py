@@ -12,7 +12,9 @@ When an orbax restore fails part-way (a truncated array file), its other TensorS
 still finish afterwards and call `loop.call_soon_threadsafe` on the event loop orbax has
 already closed: each prints a `RuntimeError: Event loop is closed` traceback through
 `sys.unraisablehook` (hundreds of them, interleaved with the command's one `error:` line).
-Those are dropped; every other unraisable exception goes to the default hook.
+Those are dropped; every other unraisable exception goes to the default hook. A checkpoint
+write that fails with an OSError (a full disk) is logged by each of orbax's background
+threads with its traceback; the trainer reports it in one line, so those records are dropped.
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ _SPURIOUS = ("Metadata file does not exist", "system_path_file_exists:")
 class _DropSpurious(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
-        return not any(s in message for s in _SPURIOUS)
+        return not any(s in message for s in _SPURIOUS) and not _is_failed_save_log(record)
+
+
+def _is_failed_save_log(record: logging.LogRecord) -> bool:
+    """orbax's own reports of a checkpoint write that failed with an OSError (a full disk):
+    each of its background threads logs the traceback (about 100 lines), while the trainer
+    reports the failure as one line (`checkpoints.CheckpointSaveError`, exit 74)."""
+    error = record.exc_info[1] if record.exc_info else None
+    return isinstance(error, OSError) and "orbax" in record.pathname
 
 
 def _import_tensorflow_quietly() -> None:

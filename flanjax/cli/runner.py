@@ -4,10 +4,12 @@
   1. quiet TensorFlow/absl start-up logging, keep freed host memory in the process
      (`flanjax.hostmem`, before JAX starts its CPU client), configure logging;
   2. import the command module and call its `main(argv) -> int`;
-  3. map errors to exit statuses by exception type: bad input (`UsageError`, gin errors,
-     `ValueError`, `KeyError`, `LookupError`, `FileNotFoundError`, `NotADirectoryError`,
-     `PermissionError`) is one line `error: ...` and status 2; everything else is a bug
-     and keeps its traceback (status 1). `--debug` shows the traceback always;
+  3. map errors to exit statuses by exception type: an error with an `exit_status` (a
+     failed checkpoint save: 74) is one line and that status; bad input (`UsageError`, gin
+     errors, `ValueError`, `KeyError`, `LookupError`, `FileNotFoundError`,
+     `NotADirectoryError`, `PermissionError`) is one line `error: ...` and status 2;
+     everything else is a bug and keeps its traceback (status 1). `--debug` shows
+     the traceback always;
   4. flush and leave with `os._exit`: tf.data's `py_function` iterators can hang interpreter
      shutdown, and by then every output is written and every checkpoint finished. A
      multi-host process first leaves the JAX distributed service with every other process
@@ -41,6 +43,9 @@ from typing import NoReturn, Optional, Sequence
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bug, or training stopped on a non-finite loss
 EXIT_USAGE = 2  # bad input: the message says what to change
+# 74 (sysexits EX_IOERR): a checkpoint could not be written (disk full); the run stopped at
+# once and its last good checkpoint is intact. Free space, rerun the same command to resume.
+EXIT_SAVE_FAILED = 74
 # 75 (sysexits EX_TEMPFAIL): training stopped by SIGTERM/SIGINT after saving; rerun the same
 # command to resume. Schedulers should requeue on 75, not count it as finished.
 EXIT_INTERRUPTED = 75
@@ -136,17 +141,15 @@ def call(module: str, argv: Optional[Sequence[str]] = None, *, debug: Optional[b
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except _usage_errors() as e:
-        if debug:
-            raise
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return EXIT_USAGE
     except Exception as e:  # pylint: disable=broad-except
-        inner = wrapped_bad_input(e)
-        if inner is None or debug:
+        # Errors that carry their own exit status (`exit_status`: a failed checkpoint save,
+        # 74), then bad input (2); anything else is a bug and keeps its traceback.
+        code = getattr(e, "exit_status", None)
+        message = one_line(e) if isinstance(code, int) or isinstance(e, _usage_errors()) else wrapped_bad_input(e)
+        if debug or message is None:
             raise
-        print(f"error: {inner}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"error: {message}", file=sys.stderr)
+        return code if isinstance(code, int) else EXIT_USAGE
 
 
 # Bad-input errors that data code raises inside tf.data (a generator or `py_function`),

@@ -28,7 +28,8 @@ next step boundary and stops (a second Ctrl-C stops at once). RESUME_FROM_LAST_G
 resumes from the newest readable checkpoint when the latest one is corrupt.
 
 Exit status (for schedulers): 0 done; 75 interrupted by SIGTERM/SIGINT after saving (rerun
-the same command to resume); 1 non-finite loss (or a bug); 2 bad input (nothing was run).
+the same command to resume); 74 a checkpoint could not be written (disk full; the last good
+step is intact: free space, rerun); 1 non-finite loss (or a bug); 2 bad input (nothing was run).
 """
 
 from __future__ import annotations

@@ -63,6 +63,35 @@ def get_vocabulary(
     )
 
 
+class VocabularyUnreadableError(ValueError):
+    """A SentencePiece model file that cannot be read (one line: the path and the fix)."""
+
+
+def load_or_explain(vocab: seqio.Vocabulary, setting: str = "VOCAB") -> None:
+    """Reads `vocab`'s model file now (seqio reads it lazily, deep inside a tf.data pipeline)
+    and turns a failure into one line naming the file and the setting that chose it.
+
+    T5's default is a gs:// path: offline, or without Google Cloud credentials, TensorFlow's
+    GCS client fails with a 60-line traceback from the first tokenization.
+    """
+    if not isinstance(vocab, seqio.SentencePieceVocabulary):
+        return
+    try:
+        vocab.load_model()
+    except Exception as e:  # pylint: disable=broad-except  # tf.errors.*, OSError, DecodeError
+        path = vocab.sentencepiece_model_file
+        lines = [l.strip() for l in (getattr(e, "message", None) or str(e)).splitlines() if l.strip()]
+        why = lines[0][:300] if lines else type(e).__name__
+        if "://" in path:
+            fix = (f"copy it to local disk and set {setting} (gin) or env {VOCAB_ENV} to the copy, or "
+                   f"'bundled' for the bundled demo data")
+        else:
+            fix = f"it is not a readable SentencePiece model; set {setting} (gin) or env {VOCAB_ENV} to one"
+        raise VocabularyUnreadableError(
+            f"cannot read the SentencePiece model {path} ({type(e).__name__}: {why}); {fix}"
+        ) from None
+
+
 def padded_vocab_size(vocab: Union[seqio.Vocabulary, int], multiple: int = 128) -> int:
     """The embedding size for `vocab`: its size rounded up to a multiple of `multiple`.
 

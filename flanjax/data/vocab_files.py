@@ -49,19 +49,43 @@ def record_vocabulary(vocab: seqio.Vocabulary, directory: str) -> bool:
     return True
 
 
+HF_TOKENIZER_CONFIG = "tokenizer_config.json"  # transformers' T5Tokenizer settings
+
+
 def recorded_extra_ids_of(spm_path: str) -> Optional[int]:
-    """The extra ids recorded beside `spm_path` (its directory's vocab.json), or None."""
+    """The extra ids recorded beside `spm_path`, or None: its directory's vocab.json (flanjax),
+    else a Hugging Face directory's tokenizer_config.json (`extra_ids`, which T5Tokenizer
+    saves; or the number of `<extra_id_N>` special tokens listed there)."""
     if "://" in spm_path:
         return None
-    info = os.path.join(os.path.dirname(os.path.abspath(os.path.expanduser(spm_path))), INFO_FILE)
-    if not os.path.exists(info):
+    directory = os.path.dirname(os.path.abspath(os.path.expanduser(spm_path)))
+    info = os.path.join(directory, INFO_FILE)
+    if os.path.exists(info):
+        with open(info) as f:
+            return int(json.load(f).get("extra_ids", 0))
+    hf = os.path.join(directory, HF_TOKENIZER_CONFIG)
+    if not os.path.exists(hf):
         return None
-    with open(info) as f:
-        return int(json.load(f).get("extra_ids", 0))
+    with open(hf) as f:
+        settings = json.load(f)
+    if "extra_ids" in settings:
+        return int(settings["extra_ids"])
+    special = settings.get("additional_special_tokens") or settings.get("extra_special_tokens") or []
+    count = sum(1 for t in special if isinstance(t, str) and t.startswith("<extra_id_"))
+    return count or None
+
+
+def forget_vocabulary(directory: str) -> None:
+    """Removes a recorded vocabulary (an output rewritten from a source that has none)."""
+    for name in (SPM_FILE, INFO_FILE):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            os.remove(path)
 
 
 def recorded_vocabulary(directory: str) -> Optional[seqio.SentencePieceVocabulary]:
-    """The vocabulary recorded in `directory` (a run, converted or exported dir), or None.
+    """The vocabulary recorded in `directory` (a run, converted, exported or Hugging Face
+    dir), or None.
 
     Exactly the training vocabulary: the same model file and the same number of extra ids
     (`seqio.SentencePieceVocabulary(path, extra_ids=N)`; T5 trains with N = 100 sentinels,
@@ -85,6 +109,9 @@ def check_embedding(embed_rows: int, vocab: seqio.Vocabulary, what: str, hint: s
     same model file with another number of extra ids (T5's 32,000 pieces + 100 sentinels:
     an embedding of 32,128 rows does not fit 32,000 ids, whose padding would be 32,000).
     """
+    from flanjax.data import vocab as vocab_lib  # pylint: disable=g-import-not-at-top
+
+    vocab_lib.load_or_explain(vocab)  # an unreachable gs:// model: one line, not a traceback
     size = vocab.vocab_size
     if not size <= embed_rows < size + 128:
         extra = getattr(vocab, "extra_ids", 0)

@@ -109,6 +109,8 @@ def contamination(
     train_grams: Optional[set[int]] = None,
 ) -> dict[str, Any]:
     """Per eval dataset, how many of its eval examples share an n-gram with training."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"the n-gram length must be a positive number of words, got {n!r}")
     counts: dict[str, int] = {}
     if train_grams is None:
         train_grams, counts = train_ngram_set(train_entries, n=n, max_examples=max_train_examples)

@@ -15,12 +15,16 @@ from typing import Any, Mapping, Optional, Sequence
 def _read_text_inputs(path: str) -> list[str]:
     out = []
     with open(path) as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if not line.strip():
                 continue
             if path.endswith(".jsonl"):
-                out.append(str(json.loads(line)["inputs"]))
+                text = json.loads(line)["inputs"]
+                if not isinstance(text, str):  # null would become the text "None"
+                    raise ValueError(f"INFER_INPUTS {path} line {number}: \"inputs\" must be a string, "
+                                     f"got {json.dumps(text)}")
+                out.append(text)
             else:
                 out.append(line.replace("\\n", "\n"))
     return out
@@ -35,7 +39,9 @@ def _vocabulary(name: Optional[str], checkpoint_path: str) -> Any:
         recorded = vocab_files.recorded_vocabulary(checkpoint_path)
         if recorded is not None:
             return recorded
-    return vocab_lib.get_vocabulary(name)
+    vocab = vocab_lib.get_vocabulary(name)
+    vocab_lib.load_or_explain(vocab, "VOCABULARY")  # before encoding: one line, not a traceback
+    return vocab
 
 
 def infer(
@@ -64,17 +70,18 @@ def infer(
 
     from flanjax import checkpoints
     from flanjax.data import sources  # pylint: disable=g-import-not-at-top
-    from flanjax.evaluation import batching, generation, heldout  # pylint: disable=g-import-not-at-top
+    from flanjax.evaluation import batching, generation, heldout, outputs  # pylint: disable=g-import-not-at-top
 
+    outputs.check_output_file(output_file, "OUTPUT_FILE")  # before the checkpoint is read
+    texts = _read_text_inputs(inputs)[:max_examples] if os.path.isfile(inputs) else None
     lengths = dict(task_feature_lengths)
     mesh = None if mesh_shape is None else batching.make_eval_mesh(mesh_shape, logical_rules)
     # With a mesh: restored straight into the parameters' shardings (never whole on a host).
     config, params = checkpoints.load_model(
         checkpoint_path, step=checkpoint_step, mesh=mesh, dtype="float32"
     )
-    if os.path.isfile(inputs):
+    if texts is not None:
         vocab = _vocabulary(vocabulary, checkpoint_path)
-        texts = _read_text_inputs(inputs)[:max_examples]
         examples = [
             {"inputs": np.array(vocab.encode(t)[: lengths["inputs"] - 1] + [1], np.int32),
              "inputs_pretokenized": t}
@@ -95,19 +102,42 @@ def infer(
         examples = list((examples.take(max_examples) if max_examples else examples).as_numpy_iterator())
         task_name = task.name
     heldout.check_vocabulary(config, vocab, task_name or inputs)
-    predictions = generation.decode(
-        config, params, vocab, examples, batch_size=batch_size,
-        max_decode_length=lengths["targets"], method=decode_method, num_beams=num_beams,
-        mesh=mesh,
-    )
-    if jax.process_index() != 0:
-        return output_file
-    os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
-    with open(output_file, "w") as f:
-        for ex, pred in zip(examples, predictions):
-            row = {"inputs": sources.as_text(ex["inputs_pretokenized"]), "prediction": pred}
-            if task_name:
-                row.update(task=task_name, targets=sources.as_text(ex["targets_pretokenized"]))
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"[infer] {len(predictions)} predictions -> {output_file}")
+    writer = jax.process_index() == 0  # every process decodes; process 0 writes
+    if writer:
+        os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
+    # Written batch by batch as they are decoded: a long run stopped midway keeps its lines.
+    written = 0
+    with open(output_file, "w") if writer else _Discard() as f:
+        for start in range(0, len(examples), batch_size):
+            chunk = examples[start : start + batch_size]
+            predictions = generation.decode(
+                config, params, vocab, chunk, batch_size=batch_size,
+                max_decode_length=lengths["targets"], method=decode_method, num_beams=num_beams,
+                mesh=mesh,
+            )
+            for ex, pred in zip(chunk, predictions):
+                row = {"inputs": sources.as_text(ex["inputs_pretokenized"]), "prediction": pred}
+                if task_name:
+                    row.update(task=task_name, targets=sources.as_text(ex["targets_pretokenized"]))
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.flush()
+            written += len(predictions)
+    if writer:
+        print(f"[infer] {written} predictions -> {output_file}")
     return output_file
+
+
+class _Discard:
+    """The output of a process that does not write (multi-host: process 0 writes)."""
+
+    def __enter__(self) -> "_Discard":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def write(self, text: str) -> None:
+        del text
+
+    def flush(self) -> None:
+        pass

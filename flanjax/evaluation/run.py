@@ -49,8 +49,9 @@ def evaluate(
     import jax  # pylint: disable=g-import-not-at-top
 
     from flanjax import checkpoints
-    from flanjax.evaluation import batching, heldout, report, sni_test  # pylint: disable=g-import-not-at-top
+    from flanjax.evaluation import batching, heldout, outputs, report, sni_test  # pylint: disable=g-import-not-at-top
 
+    outputs.check_output_dir(output_dir, "OUTPUT_DIR")  # before hours of scoring, not after
     target = eval_on or heldout_cluster
     if not target:
         raise heldout.UnknownEvalTargetError("Set EVAL_ON (or HELDOUT_CLUSTER): what to evaluate on.")

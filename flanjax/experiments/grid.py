@@ -59,6 +59,15 @@ class CellRunner(Protocol):
     def lengths(self, argv: Sequence[str]) -> dict[str, int]:
         """TASK_FEATURE_LENGTHS as these arguments set it (nothing is run)."""
 
+    def __post_init__(self) -> None:
+        # A run of 0 steps evaluates the initial checkpoint twice and reports a +0.0 gain.
+        for name, flag in (("steps", "--steps"), ("batch_size", "--batch_size")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise GridError(f"{flag} must be a positive integer, got {value!r}")
+        if not self.learning_rate > 0:
+            raise GridError(f"--learning_rate must be positive, got {self.learning_rate!r}")
+
 
 class GridError(ValueError):
     pass

@@ -75,6 +75,14 @@ class T5Config:
         for name in ("vocab_size", "d_model", "d_kv", "d_ff", "num_heads"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        # A probability of dropping; at 1 every activation is dropped (zero gradients), above
+        # 1 or below 0 it is no probability at all.
+        rate = self.dropout_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+            raise ValueError(
+                f"dropout_rate must be a number in [0, 1), got {rate!r} "
+                "(gin: DROPOUT_RATE or make_config.dropout_rate)"
+            )
 
     # -- derived -------------------------------------------------------------------------
 

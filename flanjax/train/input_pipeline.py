@@ -18,6 +18,8 @@ but would store shuffle buffers in every checkpoint and tie checkpoints to the h
 
 from __future__ import annotations
 
+import os
+
 from typing import Any, Iterable, Iterator, Mapping
 
 import jax
@@ -48,6 +50,41 @@ def check_batch_size(
             + ", or change the mesh (partitioning) or num_microbatches."
         )
     return global_batch_size // process_count
+
+
+# seqio's EncDecFeatureConverter (packed) gives each row 3 int32 encoder features (tokens,
+# segment ids, positions) and 5 decoder ones (targets, inputs, loss weights, segment ids,
+# positions): 4 x (3 x inputs + 5 x targets) bytes a row.
+_ENCODER_FEATURES, _DECODER_FEATURES, _BYTES = 3, 5, 4
+
+
+def host_memory_bytes() -> int | None:
+    """This host's physical memory (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_host_batch_memory(
+    host_batch_size: int, task_feature_lengths: Mapping[str, int], *, memory: int | None = None,
+    fraction: float = 0.5,
+) -> int:
+    """Refuses a batch whose features alone take more than `fraction` of the host's memory
+    (before tf.data tries to allocate them: minutes of silence, then a TF traceback, or the
+    OOM killer); returns the bytes one host batch takes."""
+    inputs, targets = int(task_feature_lengths["inputs"]), int(task_feature_lengths["targets"])
+    row = _BYTES * (_ENCODER_FEATURES * inputs + _DECODER_FEATURES * targets)
+    need = host_batch_size * row
+    memory = host_memory_bytes() if memory is None else memory
+    if memory and need > fraction * memory:
+        raise ValueError(
+            f"one batch of BATCH_SIZE rows ({host_batch_size} on this host) x TASK_FEATURE_LENGTHS "
+            f"{{'inputs': {inputs}, 'targets': {targets}}} takes {need / 2**30:,.1f} GiB of int32 "
+            f"features ({row:,} bytes a row), more than {fraction:.0%} of this host's "
+            f"{memory / 2**30:,.1f} GiB of memory; lower BATCH_SIZE or TASK_FEATURE_LENGTHS"
+        )
+    return need
 
 
 def make_dataset(

@@ -56,6 +56,7 @@ def _check_vocab(config: T5Config, mixture_or_task_name: str) -> None:
 
     task = mixtures.get_mixture_or_task(mixture_or_task_name)
     vocab = task.output_features["targets"].vocabulary
+    vocab_lib.load_or_explain(vocab)  # T5's gs:// model unreachable: one line, before tf.data
     needed = vocab_lib.padded_vocab_size(vocab, multiple=1)
     if config.vocab_size < needed:
         raise ValueError(
@@ -153,6 +154,7 @@ def train(
         batch_size, process_count=jax.process_count(), data_parallel_size=dp,
         num_microbatches=num_microbatches,
     )
+    input_pipeline.check_host_batch_memory(host_batch_size, task_feature_lengths)  # the figure, not a TF OOM
 
     # -- input -----------------------------------------------------------------------
     ds = None
@@ -338,6 +340,7 @@ def train(
             bad = bad | ~jnp.isfinite(step_metrics["loss"]) | ~jnp.isfinite(step_metrics["grad_norm"])
             window.append(step_metrics)
             window_steps += 1
+            checkpointer.check()  # a background save that failed (disk full) stops the run here
             if step == start_step + 1:  # compilation: keep it out of the throughput numbers
                 jax.block_until_ready(step_metrics)
                 timer, window_steps = time.perf_counter(), 0

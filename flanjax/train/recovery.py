@@ -17,9 +17,10 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from typing import Any, Callable, Mapping, Sequence
+
+from flanjax import checkpoints as ckpt_lib
 
 TEMP_MARKER = ".orbax-checkpoint-tmp"
 CORRUPT_SUBDIR = "corrupt_checkpoints"
@@ -44,20 +45,8 @@ def clean_temp_checkpoints(ckpt_dir: str, log: Callable[[str], None]) -> list[st
     return removed
 
 
-def problem_of(error: BaseException) -> str:
-    """A one-line reason from orbax/TensorStore errors (their text runs to dozens of lines)."""
-    text = str(error) or type(error).__name__
-    for pattern, reason in (
-        (r"_METADATA|Metadata file", "its _METADATA file is missing or unreadable"),
-        (r"(?i)pytree structure|tree structure", "its array tree does not match the run's state"),
-        (r"(?i)NOT_FOUND|No such file|does not exist", "an array file is missing"),
-        (r"(?i)Error reading|truncat|Unexpected end|Corrupt|checksum|DATA_LOSS|OUT_OF_RANGE",
-         "an array file is truncated or corrupt"),
-    ):
-        if re.search(pattern, text):
-            return reason
-    first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
-    return f"{type(error).__name__}: {first[:200]}"
+# One reading of orbax/TensorStore errors for train, eval, infer and convert.
+problem_of = ckpt_lib.problem_of
 
 
 def restore_newest_readable(
