@@ -93,7 +93,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--clusters", required=True, help="comma-separated clusters to hold out")
     p.add_argument("--init", default=None, help="initial checkpoint (MODEL_DIR, converted or HF dir)")
     p.add_argument("--out", default="outputs/heldout", help="output directory of the runs and reports")
-    p.add_argument("--steps", type=int, default=None, help="TRAIN_STEPS (default: the recipe's)")
+    p.add_argument("--steps", type=int, default=None, help="TRAIN_STEPS, the step to stop at: the size recipes continue T5X's count from INITIAL_STEP 1100000, so N more steps is 1100000 + N (default: the recipe's)")
     p.add_argument("--batch_size", type=int, default=None, help="BATCH_SIZE (default: the recipe's)")
     p.add_argument("--learning_rate", type=float, default=None,
                    help="make_schedule.learning_rate (default: the recipe's)")
