@@ -116,7 +116,7 @@ def test_convert_carries_the_tokenizer_both_ways(tmp_path, capsys, monkeypatch):
 
 # ------------------------------------------------------------- 2: errors reading data
 def test_unreachable_default_vocabulary_is_one_line(converted, tmp_path, capsys, monkeypatch):
-    """No recorded vocabulary, no VOCABULARY: T5's gs:// model, unreachable here."""
+    """No recorded vocabulary, no VOCAB: T5's gs:// model, unreachable here."""
     monkeypatch.setenv("FLANJAX_VOCAB", "t5")  # a user's default (the suite's is 'bundled')
     inputs = tmp_path / "in.txt"
     inputs.write_text(TEXT + "\n")
@@ -144,7 +144,7 @@ def test_eval_output_dir_that_is_a_file_is_refused_before_scoring(converted, tmp
 def test_infer_output_file_that_is_a_directory_is_refused(converted, tmp_path, capsys):
     inputs = tmp_path / "in.txt"
     inputs.write_text(TEXT + "\n")
-    code, out, err = _infer(capsys, converted, inputs, tmp_path, "--gin.VOCABULARY='bundled'")
+    code, out, err = _infer(capsys, converted, inputs, tmp_path, "--gin.VOCAB='bundled'")
     assert code == EXIT_USAGE
     assert f"OUTPUT_FILE {tmp_path} is a directory" in _one_line(err)
 
@@ -210,7 +210,7 @@ def test_contamination_zero_gram_is_refused(capsys):
 def test_infer_null_input_is_refused(converted, tmp_path, capsys):
     inputs = tmp_path / "in.jsonl"
     inputs.write_text('{"inputs": "fine"}\n{"inputs": null}\n')
-    code, _, err = _infer(capsys, converted, inputs, tmp_path / "pred.jsonl", "--gin.VOCABULARY='bundled'")
+    code, _, err = _infer(capsys, converted, inputs, tmp_path / "pred.jsonl", "--gin.VOCAB='bundled'")
     assert code == EXIT_USAGE
     assert f'INFER_INPUTS {inputs} line 2: "inputs" must be a string, got null' in _one_line(err)
 

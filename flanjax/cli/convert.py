@@ -127,7 +127,7 @@ def _record(vocab, source: str, out: str) -> None:
     vocab_files.forget_vocabulary(out)  # never a stale tokenizer of an earlier conversion
     print(f"warning: no {vocab_files.SPM_FILE} in {source} (a tokenizer saved by transformers 5 "
           "has only tokenizer.json): the converted checkpoint records no vocabulary; give infer "
-          "VOCABULARY and eval VOCAB (or env FLANJAX_VOCAB), or copy the model's spiece.model "
+          "and eval VOCAB (or env FLANJAX_VOCAB), or copy the model's spiece.model "
           f"into {source} and convert again", file=sys.stderr)
 
 

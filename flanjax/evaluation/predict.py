@@ -40,7 +40,7 @@ def _vocabulary(name: Optional[str], checkpoint_path: str) -> Any:
         if recorded is not None:
             return recorded
     vocab = vocab_lib.get_vocabulary(name)
-    vocab_lib.load_or_explain(vocab, "VOCABULARY")  # before encoding: one line, not a traceback
+    vocab_lib.load_or_explain(vocab, "VOCAB")  # before encoding: one line, not a traceback
     return vocab
 
 

@@ -50,6 +50,15 @@ class GridConfig:
     sweep_num_clusters: tuple[int, ...] = ()
     cluster_order: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # A run of 0 steps evaluates the initial checkpoint twice and reports a +0.0 gain.
+        for name, flag in (("steps", "--steps"), ("batch_size", "--batch_size")):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise GridError(f"{flag} must be a positive integer, got {value!r}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise GridError(f"--learning_rate must be positive, got {self.learning_rate!r}")
+
 
 class CellRunner(Protocol):
     """Runs a cell's `python -m flanjax.train` arguments in this process (`flanjax.cli.cells`)."""
@@ -58,15 +67,6 @@ class CellRunner(Protocol):
 
     def lengths(self, argv: Sequence[str]) -> dict[str, int]:
         """TASK_FEATURE_LENGTHS as these arguments set it (nothing is run)."""
-
-    def __post_init__(self) -> None:
-        # A run of 0 steps evaluates the initial checkpoint twice and reports a +0.0 gain.
-        for name, flag in (("steps", "--steps"), ("batch_size", "--batch_size")):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise GridError(f"{flag} must be a positive integer, got {value!r}")
-        if not self.learning_rate > 0:
-            raise GridError(f"--learning_rate must be positive, got {self.learning_rate!r}")
 
 
 class GridError(ValueError):
