@@ -20,7 +20,7 @@ import time
 import gin
 import pytest
 
-from _train_helpers import REPO
+from _train_helpers import HANG_GUARD_S, REPO
 
 TINY = [
     "--gin_file=runs/demo.gin",
@@ -61,7 +61,7 @@ def _env():
     return env
 
 
-def _run(args, timeout=300):
+def _run(args, timeout=HANG_GUARD_S):
     return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=_env(), capture_output=True,
                           text=True, timeout=timeout)
 
@@ -143,7 +143,7 @@ def test_convert_refuses_a_training_run(trained, tmp_path):
     from _hf_t5 import make_hf_model, save
 
     hf = save(make_hf_model("v1_1_gated_untied", seed=0), str(tmp_path / "hf"))
-    proc = _run(["flanjax.convert", "--from_hf", hf, "--out", model_dir], timeout=120)
+    proc = _run(["flanjax.convert", "--from_hf", hf, "--out", model_dir])
     assert proc.returncode == EXIT_CONFIG, proc.stdout + proc.stderr
     assert "not empty" in proc.stderr and model_dir in proc.stderr, proc.stderr
     assert _snapshot(model_dir) == before
@@ -164,7 +164,7 @@ def test_sigint_saves_and_exits_75_then_corrupt_latest_falls_back(trained, tmp_p
         if line.startswith("step 6/"):
             proc.send_signal(signal.SIGINT)
             break
-    out = "".join(lines) + proc.communicate(timeout=120)[0]
+    out = "".join(lines) + proc.communicate(timeout=HANG_GUARD_S)[0]
     assert proc.returncode == EXIT_INTERRUPTED, out[-3000:]
     assert "SIGINT" in out and "Traceback" not in out, out[-3000:]
     saved = sorted(int(s) for s in os.listdir(os.path.join(model_dir, "checkpoints")) if s.isdigit())
@@ -212,7 +212,7 @@ def test_export_a_run_to_hf_with_its_tokenizer(trained, tmp_path):
     model_dir, before = trained
     assert os.path.exists(os.path.join(model_dir, "spiece.model"))  # the run recorded it
     out = str(tmp_path / "hf")
-    proc = _run(["flanjax.convert", "--to_hf", model_dir, "--step", "2", "--out", out], timeout=180)
+    proc = _run(["flanjax.convert", "--to_hf", model_dir, "--step", "2", "--out", out])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert _snapshot(model_dir) == before
     tok = transformers.AutoTokenizer.from_pretrained(out)
