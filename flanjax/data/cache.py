@@ -211,7 +211,9 @@ def _build_hint(names: Sequence[str], cache_dir: str, overwrite: bool = False) -
 
 def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
                  cache_dirs: Sequence[str] = ()) -> CachePlan:
-    """Checks the caches `seqio.get_dataset(..., use_cached=...)` will read; logs the plan.
+    """Checks the caches `seqio.get_dataset(..., use_cached=...)` will read; returns (and
+    keeps, for `last_plan`) the plan. Silent: the trainer's first line says it, once, for
+    every pipeline it builds (train, validation, held-out) checking the same caches.
 
     With `use_cached`, every cacheable leaf task must have a cache of `split` whose
     fingerprint matches the registered task; otherwise a `CacheError` says which tasks,
@@ -219,7 +221,6 @@ def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
     """
     if not use_cached:
         plan = CachePlan({}, [t.name for t in _leaf_tasks(mixture_or_task_name)])
-        logging.info("%s (USE_CACHED_TASKS=False)", plan.log_line())
         _PLANS[(mixture_or_task_name, split)] = plan
         return plan
     dirs = add_cache_dirs(cache_dirs)
@@ -248,7 +249,6 @@ def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
             f"{', ...' if len(missing) > 10 else ''}; build them ({_build_hint(missing, where)}) "
             "or set USE_CACHED_TASKS=False.")
     plan = CachePlan(cached, live)
-    logging.info("%s", plan.log_line())
     _PLANS[(mixture_or_task_name, split)] = plan
     return plan
 

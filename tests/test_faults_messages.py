@@ -1,0 +1,97 @@
+"""What a newcomer reads: errors that name the file, no repeated or false lines (issue 23).
+
+In-process and small: each case builds the bad file it needs in tmp_path and checks the
+one line a command prints (flanjax/cli/runner.py: `error: ...`, exit 2) or the figures it
+logs, against text written here by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import gin
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clean_gin():
+    gin.clear_config()
+    yield
+    gin.clear_config()
+
+
+# -- noise and false figures (item 12) ------------------------------------------------------
+
+
+def test_no_cache_line_is_not_repeated_for_every_pipeline(caplog):
+    """USE_CACHED_TASKS=False: the trainer's first line says "input: no task from a cache"
+    once; building the train and validation pipelines must not say it again each time."""
+    from flanjax.data import cache, mixtures  # noqa: F401  (registers the demo tasks)
+
+    with caplog.at_level(logging.INFO):
+        for split in ("train", "validation", "train"):
+            plan = cache.check_cached("demo", split, use_cached=False)
+    assert plan.log_line().startswith("input: no task from a cache; 10 rendered live")
+    assert not [r for r in caplog.records if "no task from a cache" in r.getMessage()]
+    assert cache.last_plan("demo", "train") == plan  # what the trainer's line shows
+
+
+def test_mfu_is_never_above_100_percent_and_says_na(tmp_path, monkeypatch, capsys):
+    """CPU: the peak measured at start-up under load (here 1 GFLOP/s) is beaten by a later
+    step (2 GFLOP/s a device): measured again (4 GFLOP/s) the step is 50%; a step faster
+    than every measurement (8 GFLOP/s) has no honest MFU: null / "n/a", not 800%. The
+    compiling first step has no timing: null / "n/a", not NaN (which is not JSON)."""
+    from flanjax.train import metrics
+
+    measurements = iter([1e9, 4e9, 4e9])
+    calls = []
+
+    def fake_measure(size=1024, repeats=3, *, again=False):
+        calls.append(again)
+        value = next(measurements)
+        metrics._CPU_PEAK = max(metrics._CPU_PEAK or 0.0, value) if again else value
+        return metrics._CPU_PEAK
+
+    monkeypatch.setattr(metrics, "_CPU_PEAK", None)
+    monkeypatch.setattr(metrics, "measured_cpu_peak", fake_measure)
+    logger = metrics.MetricsLogger(str(tmp_path), flops_per_step=2e9, tokens_per_step=100, num_devices=1)
+    assert logger.peak == 1e9 and calls == [False]  # measured once at start-up
+    base = {"loss": 1.0, "num_tokens": 50.0}
+    first = logger.log_train(1, base, float("nan"), 4.0)
+    slow = logger.log_train(2, base, 2.0, 4.0)  # 1 GFLOP/s: 100% of the start-up figure
+    beaten = logger.log_train(3, base, 1.0, 4.0)  # 2 GFLOP/s > 1: measured again, 4 -> 50%
+    too_fast = logger.log_train(4, base, 0.25, 4.0)  # 8 GFLOP/s > 4 (and > 4 again): n/a
+    out = capsys.readouterr().out.splitlines()
+    assert first["mfu"] is None and first["tokens_per_second"] is None
+    assert "n/a tok/s" in out[0] and "mfu n/a" in out[0] and "nan" not in out[0], out[0]
+    assert slow["mfu"] == pytest.approx(1.0) and slow["tokens_per_second"] == pytest.approx(50.0)
+    assert beaten["mfu"] == pytest.approx(0.5) and "mfu 50.0%" in out[2]
+    assert too_fast["mfu"] is None and "mfu n/a" in out[3]
+    assert calls == [False, True, True]
+    logger.close()
+    lines = (tmp_path / "train_metrics.jsonl").read_text().splitlines()
+    records = [json.loads(l, parse_constant=lambda c: pytest.fail(f"{c} in train_metrics.jsonl"))
+               for l in lines]
+    assert [r["mfu"] for r in records] == [None, pytest.approx(1.0), pytest.approx(0.5), None]
+    assert all(r["mfu"] is None or r["mfu"] <= 1.0 for r in records)
+    assert all(set(r) == set(records[0]) for r in records)  # every line has the same keys
+
+
+def test_infer_labels_its_lines_infer(tmp_path, monkeypatch, capsys):
+    """`python -m flanjax.infer` on a run that recorded its vocabulary says so as [infer]."""
+    import shutil
+
+    from flanjax.cli import evaluate
+    from flanjax.data import locations, vocab
+
+    shutil.copy(vocab.BUNDLED_SPM_PATH, tmp_path / "spiece.model")
+    monkeypatch.delenv("FLANJAX_VOCAB", raising=False)
+    configured = []
+    monkeypatch.setattr(locations, "configure", configured.append)
+    evaluate._use_recorded_vocabulary(str(tmp_path), {}, label="infer")
+    evaluate._use_recorded_vocabulary(str(tmp_path), {}, label="evaluate")
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"[infer] vocabulary recorded with the checkpoint: {tmp_path}/spiece.model",
+                   f"[eval] vocabulary recorded with the checkpoint: {tmp_path}/spiece.model"]
+    assert configured == [{"VOCAB": f"{tmp_path}/spiece.model"}] * 2
