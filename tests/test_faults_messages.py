@@ -95,3 +95,73 @@ def test_infer_labels_its_lines_infer(tmp_path, monkeypatch, capsys):
     assert out == [f"[infer] vocabulary recorded with the checkpoint: {tmp_path}/spiece.model",
                    f"[eval] vocabulary recorded with the checkpoint: {tmp_path}/spiece.model"]
     assert configured == [{"VOCAB": f"{tmp_path}/spiece.model"}] * 2
+
+
+# -- messages that name the file (item 9) ------------------------------------------------------
+
+
+def _command(capsys, module, argv):
+    """Runs a command in-process as `python -m` does; (exit status, its one stderr line)."""
+    from flanjax.cli import runner
+
+    code = runner.call(module, argv)
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    return code, err
+
+
+def _infer_argv(checkpoint, inputs, out):
+    return ["--gin_file=runs/infer.gin", f"--gin.CHECKPOINT_PATH='{checkpoint}'",
+            f"--gin.INFER_INPUTS='{inputs}'", f"--gin.OUTPUT_FILE='{out}'"]
+
+
+def test_a_corrupt_model_config_is_named(tmp_path, capsys, monkeypatch):
+    """flanjax_config.json cut short: the file is named (not "Expecting value: line 2")."""
+    ckpt = tmp_path / "converted"
+    (ckpt / "checkpoint").mkdir(parents=True)
+    (ckpt / "flanjax_config.json").write_text('{"vocab_size": 128,\n')
+    (tmp_path / "in.txt").write_text("hello\n")
+    code, err = _command(capsys, "flanjax.cli.infer", _infer_argv(ckpt, tmp_path / "in.txt", tmp_path / "o.jsonl"))
+    assert code == 2
+    assert err.startswith(f"error: {ckpt}/flanjax_config.json is not a readable model config"), err
+    assert "copy it from an intact copy" in err
+
+
+def test_a_corrupt_recorded_spiece_model_is_named(tmp_path, capsys, monkeypatch):
+    """A run's spiece.model truncated: named at start-up, not a protobuf DecodeError traceback
+    at the first encode."""
+    from flanjax.data import vocab
+
+    monkeypatch.delenv("FLANJAX_VOCAB", raising=False)
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(vocab.BUNDLED_SPM_PATH, "rb") as f:
+        (run / "spiece.model").write_bytes(f.read()[:100])
+    (tmp_path / "in.txt").write_text("hello\n")
+    code, err = _command(capsys, "flanjax.cli.infer", _infer_argv(run, tmp_path / "in.txt", tmp_path / "o.jsonl"))
+    assert code == 2
+    assert err.startswith(f"error: {run}/spiece.model is not a readable SentencePiece model (100 bytes"), err
+    # The same check guards a VOCAB path given by name.
+    with pytest.raises(ValueError, match="is not a readable SentencePiece model"):
+        vocab.get_vocabulary(str(run / "spiece.model"))
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("latin1.txt", "first line\ncaf\u00e9 au lait\n".encode("latin-1"),
+     ":2: not UTF-8 (byte 0xe9 at column 4); save the file as UTF-8"),
+    ("cut.jsonl", b'{"inputs": "a"}\n\n{"inputs": "b"}\n{"inputs": "c',
+     ":4: not a JSON object (Unterminated string starting at column 12)"),
+    ("keys.jsonl", b'{"inputs": "a"}\n{"input": "b", "id": 3}\n',
+     ":2: no \"inputs\" field (keys ['id', 'input']); each line needs {\"inputs\": \"...\"}"),
+    ("list.jsonl", b'["a"]\n', ":1: no \"inputs\" field (a JSON list)"),
+])
+def test_bad_infer_input_files_name_the_file_and_line(tmp_path, name, content, expected):
+    """INFER_INPUTS files: the file's own line number (a blank line counted), what is wrong."""
+    from flanjax.cli.runner import one_line
+    from flanjax.evaluation import predict
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as e:
+        predict._read_text_inputs(str(path))
+    assert one_line(e.value).startswith(f"INFER_INPUTS {path}{expected}"), one_line(e.value)
