@@ -165,3 +165,60 @@ def test_bad_infer_input_files_name_the_file_and_line(tmp_path, name, content, e
     with pytest.raises(ValueError) as e:
         predict._read_text_inputs(str(path))
     assert one_line(e.value).startswith(f"INFER_INPUTS {path}{expected}"), one_line(e.value)
+
+
+# -- python -m flanjax.data.cache (items 2 and 12; issue 21 item 3; issue 24) ----------------
+
+
+def test_cache_help_without_beam_is_one_line_naming_the_extra(capsys, monkeypatch):
+    """No apache-beam installed (the [cache] extra): --help, or any use, is one line."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "apache_beam", None)  # `import apache_beam` fails
+    for argv in (["--help"], ["--mixture=demo", "--output_cache_dir=/tmp/x"]):
+        code, err = _command(capsys, "flanjax.data.cache", argv)
+        assert code == 2 and err == ("error: python -m flanjax.data.cache needs Apache Beam, which is "
+                                     "not installed: pip install 'flanjax[cache]' (or pip install -e "
+                                     "'.[cache]' in a checkout)"), err
+
+
+def test_cache_unknown_mixture_is_one_line_with_close_names(tmp_path):
+    """As typed (`python -m`, the module's own __main__): one line naming the closest
+    names, exit 2, no start-up noise and nothing built."""
+    import subprocess
+    import sys
+
+    from _train_helpers import HANG_GUARD_S, REPO
+
+    pytest.importorskip("apache_beam", reason="the [cache] extra (apache-beam) is not installed")
+    proc = subprocess.run([sys.executable, "-m", "flanjax.data.cache", "--mixture=demoo",
+                           f"--output_cache_dir={tmp_path}"], cwd=REPO, capture_output=True,
+                          text=True, timeout=HANG_GUARD_S)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: Unknown task or mixture 'demoo'. Closest: ['demo',"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cache_flags_are_argparse_and_absl_spellings_still_work(capsys):
+    """argparse like every command; absl's `--noX`, `--X=false` and `-X=v` work this release,
+    each with a one-line notice; seqio's own flags reach the absl FLAGS its job reads."""
+    pytest.importorskip("apache_beam", reason="the [cache] extra (apache-beam) is not installed")
+    from absl import flags
+
+    from flanjax.data import cache
+
+    args = cache.parse_cache_flags(["-tasks=a_zs,b_zs", "--nooverwrite", "--enable_char_counts=false",
+                                    "--min_shards", "3", "--ignore_other_caches=true",
+                                    "--pipeline_options=--runner=DirectRunner,--direct_num_workers=2"])
+    assert args.tasks == ["a_zs", "b_zs"] and args.overwrite is False and args.ignore_other_caches is True
+    assert args.pipeline_options == ["--runner=DirectRunner", "--direct_num_workers=2"]
+    assert flags.FLAGS.min_shards == 3 and flags.FLAGS.enable_char_counts is False
+    notes = capsys.readouterr().err.strip().splitlines()
+    assert notes == [
+        "[cache] note: '-tasks=a_zs,b_zs' is absl's spelling, accepted this release; write --tasks=a_zs,b_zs",
+        "[cache] note: '--nooverwrite' is absl's spelling, accepted this release; write (nothing: off is the default)",
+        "[cache] note: '--enable_char_counts=false' is absl's spelling, accepted this release; write (nothing: off is the default)",
+        "[cache] note: '--ignore_other_caches=true' is absl's spelling, accepted this release; write --ignore_other_caches",
+    ], notes
+    cache.parse_cache_flags(["--min_shards=64"])  # back to seqio's default for other tests
