@@ -113,6 +113,7 @@ def test_the_cache_command_says_what_it_does_in_two_lines(tmp_path):
 
     from _train_helpers import HANG_GUARD_S, REPO
 
+    ensure_prepared()  # the bundled data's one-time TFDS preparation lines are not the job's
     out = tmp_path / "cache"
     proc = subprocess.run([sys.executable, "-m", "flanjax.data.cache", "--tasks=demo_addition_zs",
                            f"--output_cache_dir={out}", "--min_shards=1"], cwd=REPO,
