@@ -41,6 +41,15 @@ def check_out_dir(out: str, kind: str) -> None:
         )
 
 
+def _step(text: str) -> int | str:
+    """--step: a number, or 'latest' / 'best' (`flanjax.checkpoints.resolve_step`)."""
+    if text.isdigit():
+        return int(text)
+    if text in ("latest", "best"):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a step number, 'latest' nor 'best'")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flanjax.convert", description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -48,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--from_hf", metavar="DIR", help="transformers T5 directory")
     source.add_argument("--to_hf", metavar="DIR", help="converted checkpoint or training run's MODEL_DIR")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
-    parser.add_argument("--step", type=int, default=None, help="(--to_hf of a run) step to export; default latest")
+    parser.add_argument("--step", type=_step, default=None,
+                        help="(--to_hf of a run) step to export: a number, 'latest' or 'best' (KEEP_BEST's); default latest")
     parser.add_argument(
         "--scan_layers", action="store_true", help="(--from_hf) store layers stacked for nn.scan"
     )
@@ -66,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _to_hf(path: str, out: str, step: int | None) -> None:
+def _to_hf(path: str, out: str, step: int | str | None) -> None:
     from flanjax import checkpoints  # pylint: disable=g-import-not-at-top  # run, converted, HF layouts
     from flanjax.convert import export  # pylint: disable=g-import-not-at-top
     from flanjax.data import vocab_files  # pylint: disable=g-import-not-at-top
