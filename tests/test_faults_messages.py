@@ -222,3 +222,57 @@ def test_cache_flags_are_argparse_and_absl_spellings_still_work(capsys):
         "[cache] note: '--ignore_other_caches=true' is absl's spelling, accepted this release; write --ignore_other_caches",
     ], notes
     cache.parse_cache_flags(["--min_shards=64"])  # back to seqio's default for other tests
+
+
+# -- one malformed promptsource file (item 10) -------------------------------------------------
+
+
+def test_malformed_promptsource_yaml_is_named_with_line_and_column(tmp_path):
+    from flanjax.cli.runner import one_line
+    from flanjax.data.templates import load_promptsource_yaml
+
+    path = tmp_path / "templates.yaml"
+    path.write_text("dataset: gigaword\ntemplates:\n  abc: !Template\n    name: x\n    jinja: [unclosed\n")
+    with pytest.raises(ValueError) as e:
+        load_promptsource_yaml(str(path))
+    line = one_line(e.value)
+    # PyYAML: the flow sequence opened at line 5 column 12 is never closed (end of file).
+    assert line.startswith(f"{path}:6:1: not valid promptsource YAML: while parsing a flow sequence; "
+                           "expected ',' or ']', but got '<stream end>'"), line
+
+
+def test_one_malformed_promptsource_file_fails_only_the_runs_that_use_it(tmp_path):
+    """PROMPTSOURCE_TEMPLATES_DIR with gigaword's templates.yaml broken: the catalog still
+    imports, the demo mixture, other T0 datasets and flan2022 (whose T0-SF leaves gigaword
+    out: it is a FLAN dataset) resolve; t0, t0_plus and gigaword's tasks refuse, naming the
+    file, line and column."""
+    import subprocess
+    import sys
+
+    from _train_helpers import HANG_GUARD_S, REPO, subprocess_env
+    from test_prompt_sources_e2e import _write_promptsource_tree
+
+    root = str(tmp_path / "templates")
+    _write_promptsource_tree(root)
+    broken = tmp_path / "templates" / "gigaword" / "templates.yaml"
+    broken.write_text(broken.read_text().replace("templates:", "templates: [", 1))
+    child = (
+        "import json\n"
+        "from flanjax.data import mixtures\n"
+        "out = {}\n"
+        "for name in ('demo', 't0_super_glue_rte_zs', 'flan2022', 't0', 't0_plus', 't0_gigaword_zs'):\n"
+        "    try:\n"
+        "        mixtures.get_mixture_or_task(name); out[name] = 'ok'\n"
+        "    except ValueError as e:\n"
+        "        out[name] = str(e)\n"
+        "print(json.dumps(out))\n")
+    env = subprocess_env()
+    env.update(FLANJAX_PROMPTSOURCE_TEMPLATES_DIR=root)
+    proc = subprocess.run([sys.executable, "-c", child], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=HANG_GUARD_S)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["demo"] == got["t0_super_glue_rte_zs"] == got["flan2022"] == "ok", got
+    for name in ("t0", "t0_plus", "t0_gigaword_zs"):
+        assert got[name].startswith(f"{name} needs t0_gigaword, whose prompts did not load: {broken}:"), got[name]
+        assert "not valid promptsource YAML" in got[name], got[name]
