@@ -79,8 +79,7 @@ def load_flanjax_checkpoint(path: str) -> tuple[T5Config, Any]:
     config_file = os.path.join(path, CONFIG_FILE)
     if not os.path.exists(config_file):
         raise FileNotFoundError(f"No {CONFIG_FILE} in {path}: not a flanjax checkpoint")
-    with open(config_file) as f:
-        config = T5Config.from_dict(json.load(f))
+    config = _read_config(config_file)
     target = {"params": abstract_params(config)}
     with ocp.StandardCheckpointer() as checkpointer:
         restored = checkpointer.restore(os.path.join(path, PARAMS_DIR), target)
@@ -193,8 +192,7 @@ def _check_config(path: str, config: T5Config) -> Optional[bool]:
     """Refuses a checkpoint of another shape; returns its `scan_layers` (None: not recorded).
 
     The layer layout alone (`scan_layers`) may differ: `load_initial_params` restacks."""
-    with open(os.path.join(path, CONFIG_FILE)) as f:
-        saved = json.load(f)
+    saved = read_config_dict(os.path.join(path, CONFIG_FILE))
     wrong = {k: (saved.get(k), getattr(config, k)) for k in _SHAPE_FIELDS
              if k != "scan_layers" and k in saved and saved[k] != getattr(config, k)}
     if wrong:
@@ -392,10 +390,27 @@ def load_model(
     )
 
 
-def _read_config(config_file: str) -> T5Config:
+def read_config_dict(config_file: str) -> dict:
+    """A checkpoint's flanjax_config.json as a dict; a damaged one named with the fix."""
+    try:
+        with open(config_file, encoding="utf-8") as f:
+            values = json.load(f)
+        if not isinstance(values, dict):
+            raise ValueError(f"a JSON {type(values).__name__}, not an object")
+        return values
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(
+            f"{config_file} is not a readable model config ({e}); it is written by flanjax.train "
+            "and flanjax.convert: copy it from an intact copy of this checkpoint, or convert again"
+        ) from None
 
-    with open(config_file) as f:
-        return T5Config.from_dict(json.load(f))
+
+def _read_config(config_file: str) -> T5Config:
+    values = read_config_dict(config_file)
+    try:
+        return T5Config.from_dict(values)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{config_file}: {e}") from None
 
 
 def _load_training_run(

@@ -176,6 +176,18 @@ def rules_for_mesh(rules: Rules, mesh: Any) -> Rules:
     return tuple(out)
 
 
+def check_batch_split(global_batch: int, data_parallel: int, num_microbatches: int = 1) -> None:
+    """The one rule `flanjax.train` and `flanjax.plan` apply: the global batch splits evenly
+    over the data-parallel devices, and each device's share over the microbatches."""
+    ways = data_parallel * max(num_microbatches, 1)
+    if global_batch % ways:
+        raise ValueError(
+            f"BATCH_SIZE {global_batch} does not split over data-parallel size {data_parallel} x "
+            f"num_microbatches {max(num_microbatches, 1)} = {ways} ways; use a multiple of {ways} "
+            f"(e.g. {max(ways, global_batch // ways * ways)} or {(global_batch // ways + 1) * ways})"
+        )
+
+
 def mesh_axis_size(mesh: Any, axis: str) -> int:
     """Size of `axis` of a Mesh, an AbstractMesh or anything with axis_names/axis_sizes."""
     return dict(zip(mesh.axis_names, mesh.axis_sizes))[axis]

@@ -53,7 +53,8 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
                         "rescale num_microbatches to keep the sequences a chip works on at a time")
     parser.add_argument("--no_eval", action="store_true", help="compile the train step only")
     parser.add_argument("--eval_batch_size", type=int, default=None, help="default: BATCH_SIZE")
-    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line (with or without --compile; "
+                        "an estimate has no topology and no MFU: null)")
     parser.add_argument(_IN_CHILD, action="store_true", help=argparse.SUPPRESS)  # see _compile_in_child
 
 
@@ -279,20 +280,39 @@ def _estimate(args: argparse.Namespace) -> int:
             raise ValueError("pass --mesh data=N,model=M (MESH_SHAPE has -1 or is unset)")
         mesh = tuple(shape)
 
-    result = plan(config, mesh_shape=mesh, rules=rules, batch_size=batch_size, feature_lengths=dict(lengths))
+    # The trainer's microbatches (train.num_microbatches): the same split it refuses or runs.
+    micro = int(gin.get_bindings("train").get("num_microbatches") or 1)
+    result = plan(config, mesh_shape=mesh, rules=rules, batch_size=batch_size, feature_lengths=dict(lengths),
+                  num_microbatches=micro)
     hbm = HBM_GIB[args.device]
     total = result["params"] + result["grads"] + result["opt_state"] + result["activations"]
     print(f"model: {result['num_params'] / 1e9:.2f}B parameters ({config.param_dtype} params, "
           f"{config.dtype} activations, remat {config.remat_policy}, scan {config.scan_layers})")
     print(f"mesh: data={mesh[0]} x model={mesh[1]} ({mesh[0] * mesh[1]} devices), rules {rules}, "
           f"device {args.device}" + (f" ({hbm} GiB)" if hbm else ""))
-    print(f"batch {batch_size} ({int(result['local_batch'])} per data shard), lengths {dict(lengths)}")
+    print(f"batch {batch_size} ({int(result['local_batch'])} per data shard"
+          f"{f' and microbatch ({micro} microbatches)' if micro > 1 else ''}), lengths {dict(lengths)}")
     print("per device (ESTIMATE from shapes; no compiler temporaries: --compile gives XLA's):")
     for key, label in (("params", "parameters"), ("grads", "gradients"), ("opt_state", "optimizer state"),
                        ("activations", "activations (saved for backward)")):
         print(f"  {label:<34} {result[key] / GIB:9.3f} GiB")
-    verdict = "" if not hbm else ("  fits" if total < 0.9 * hbm * GIB else "  does NOT fit (keep ~10% headroom)")
+    fits = None if not hbm else bool(total < 0.9 * hbm * GIB)
+    verdict = {None: "", True: "  fits", False: "  does NOT fit (keep ~10% headroom)"}[fits]
     print(f"  {'total':<34} {total / GIB:9.3f} GiB{verdict}")
+    if args.json:  # the keys of --compile's JSON line; what an estimate cannot know is null
+        from flanjax.model import flops_per_token
+
+        in_len, tgt_len = lengths["inputs"], lengths["targets"]
+        print(json.dumps({
+            "estimate": True, "topology": None, "device": args.device,
+            "mesh": {"data": mesh[0], "model": mesh[1]}, "rules": rules, "num_microbatches": micro,
+            "fits": fits, "bytes_per_chip": int(total),
+            "hbm_bytes_per_chip": hbm * GIB if hbm else None,
+            "params_bytes": int(result["params"]), "grads_bytes": int(result["grads"]),
+            "opt_state_bytes": int(result["opt_state"]), "activation_bytes": int(result["activations"]),
+            "flops_per_step": flops_per_token(config, in_len, tgt_len) * batch_size * (in_len + tgt_len),
+            "estimated_mfu": None,
+        }, sort_keys=True))
     return 0
 
 

@@ -25,7 +25,7 @@ def cache_dir(tmp_path_factory):
 
     ensure_prepared()
     out = str(tmp_path_factory.mktemp("cache"))
-    cache.parse_cache_flags(["test", "--min_shards=2"])
+    cache.parse_cache_flags(["--min_shards=2"])
     with beam.Pipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])) as p:
         cache.build(p, TASKS, out)
     cache.add_cache_dirs([out])
@@ -103,3 +103,24 @@ def test_a_missing_cache_names_the_tasks_and_the_build_command(cache_dir):
 def test_few_shot_tasks_are_rendered_live_not_refused(cache_dir):
     plan = cache.check_cached("demo_reverse_words_fs", "train", use_cached=True)
     assert plan.cached == {} and plan.live == ["demo_reverse_words_fs"]
+
+
+def test_the_cache_command_says_what_it_does_in_two_lines(tmp_path):
+    """`python -m flanjax.data.cache` printed 1,625 lines for the demo (Beam's and seqio's
+    INFO, ten dumped example tensors a task): now a line before and a line after."""
+    import subprocess
+    import sys
+
+    from _train_helpers import HANG_GUARD_S, REPO
+
+    ensure_prepared()  # the bundled data's one-time TFDS preparation lines are not the job's
+    out = tmp_path / "cache"
+    proc = subprocess.run([sys.executable, "-m", "flanjax.data.cache", "--tasks=demo_addition_zs",
+                           f"--output_cache_dir={out}", "--min_shards=1"], cwd=REPO,
+                          capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == [
+        f"[cache] 1 task(s) -> {out} (--runner=DirectRunner)",
+        f"[cache] cached 1 of 1 cacheable tasks under {out}"], proc.stdout
+    assert proc.stderr == "", proc.stderr
+    assert cache.read_fingerprint(str(out / "demo_addition_zs")) == cache.fingerprint("demo_addition_zs")

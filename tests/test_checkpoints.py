@@ -12,7 +12,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from _train_helpers import REPO, restore_params, random_batch, tiny_config
+from _train_helpers import HANG_GUARD_S, REPO, restore_params, random_batch, tiny_config
 
 # The demo run, shrunk: 1+1 layers, short sequences, checkpoints every 10 steps.
 STEPS = 30
@@ -39,7 +39,7 @@ def _start(model_dir, *extra):
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _wait_for(proc, prefix, timeout=240, until=lambda: True):
+def _wait_for(proc, prefix, timeout=HANG_GUARD_S, until=lambda: True):
     """Reads stdout until a line starts with `prefix` and `until()`; returns the lines read."""
     lines, start = [], time.time()
     for line in proc.stdout:
@@ -51,7 +51,7 @@ def _wait_for(proc, prefix, timeout=240, until=lambda: True):
     raise AssertionError(f"never saw {prefix!r}:\n{''.join(lines[-40:])}")
 
 
-def _finish(proc, timeout=240, code=0):
+def _finish(proc, timeout=HANG_GUARD_S, code=0):
     out, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == code, out[-4000:]
     return out

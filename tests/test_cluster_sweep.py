@@ -22,6 +22,7 @@ from flanjax.experiments import grid as driver
 from flanjax.experiments import sweep
 from flanjax.data import mixtures
 from flanjax.data.bundled import ensure_prepared
+from _train_helpers import HANG_GUARD_S
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SENTIMENT = {"demo_reviews_zs", "demo_restaurant_zs"}
@@ -151,11 +152,11 @@ def test_printed_train_command_runs(demo_data, tmp_path, capsys):
                                      "--gin.TASK_FEATURE_LENGTHS={'inputs': 64, 'targets': 8}"]
     assert argv[:2] == ["-m", "flanjax.heldout"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-    run = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
+    run = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert "[train] done at step 1" in run.stdout
     assert os.listdir(os.path.join(str(tmp_path), "k1", "checkpoints"))
     bad = subprocess.run([sys.executable, "-m", "flanjax.heldout", "train", "--mixture", "demo",
                           "--train_clusters", "sentiment", "--gin.MIXTURE_OR_TASK_NAME='demo'"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert bad.returncode == 2 and "is not the subset mixture 'demo_only_sentiment'" in bad.stderr

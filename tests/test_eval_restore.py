@@ -18,11 +18,11 @@ import os
 import shutil
 import sys
 
-from _train_helpers import finish, spawn, subprocess_env
+from _train_helpers import HANG_GUARD_S, finish, spawn, subprocess_env
 
 
 def test_sharded_restore_matches_host_load(tmp_path):
-    (out,) = finish([spawn(__file__, [tmp_path], subprocess_env(8))], timeout=300)
+    (out,) = finish([spawn(__file__, [tmp_path], subprocess_env(8))], timeout=HANG_GUARD_S)
     assert "EVAL_RESTORE_OK" in out, out[-3000:]
 
 

@@ -20,7 +20,7 @@ import time
 import gin
 import pytest
 
-from _train_helpers import REPO
+from _train_helpers import HANG_GUARD_S, REPO
 
 TINY = [
     "--gin_file=runs/demo.gin",
@@ -61,7 +61,7 @@ def _env():
     return env
 
 
-def _run(args, timeout=300):
+def _run(args, timeout=HANG_GUARD_S):
     return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=_env(), capture_output=True,
                           text=True, timeout=timeout)
 
@@ -143,7 +143,7 @@ def test_convert_refuses_a_training_run(trained, tmp_path):
     from _hf_t5 import make_hf_model, save
 
     hf = save(make_hf_model("v1_1_gated_untied", seed=0), str(tmp_path / "hf"))
-    proc = _run(["flanjax.convert", "--from_hf", hf, "--out", model_dir], timeout=120)
+    proc = _run(["flanjax.convert", "--from_hf", hf, "--out", model_dir])
     assert proc.returncode == EXIT_CONFIG, proc.stdout + proc.stderr
     assert "not empty" in proc.stderr and model_dir in proc.stderr, proc.stderr
     assert _snapshot(model_dir) == before
@@ -164,7 +164,7 @@ def test_sigint_saves_and_exits_75_then_corrupt_latest_falls_back(trained, tmp_p
         if line.startswith("step 6/"):
             proc.send_signal(signal.SIGINT)
             break
-    out = "".join(lines) + proc.communicate(timeout=120)[0]
+    out = "".join(lines) + proc.communicate(timeout=HANG_GUARD_S)[0]
     assert proc.returncode == EXIT_INTERRUPTED, out[-3000:]
     assert "SIGINT" in out and "Traceback" not in out, out[-3000:]
     saved = sorted(int(s) for s in os.listdir(os.path.join(model_dir, "checkpoints")) if s.isdigit())
@@ -212,7 +212,7 @@ def test_export_a_run_to_hf_with_its_tokenizer(trained, tmp_path):
     model_dir, before = trained
     assert os.path.exists(os.path.join(model_dir, "spiece.model"))  # the run recorded it
     out = str(tmp_path / "hf")
-    proc = _run(["flanjax.convert", "--to_hf", model_dir, "--step", "2", "--out", out], timeout=180)
+    proc = _run(["flanjax.convert", "--to_hf", model_dir, "--step", "2", "--out", out])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert _snapshot(model_dir) == before
     tok = transformers.AutoTokenizer.from_pretrained(out)
@@ -229,3 +229,49 @@ def test_export_a_run_to_hf_with_its_tokenizer(trained, tmp_path):
     step4 = checkpoints.load_model(model_dir, step=4, dtype="float32")[1]
     assert not np.allclose(np.asarray(step4["token_embedder"]["embedding"]),
                            np.asarray(params["token_embedder"]["embedding"]))  # --step picked step 2
+
+
+def test_convert_to_hf_step_best_exports_the_kept_best_step(trained, tmp_path):
+    """README: `best` works as a step wherever a step is given; KEEP_BEST's file names 2."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from flanjax import checkpoints
+    from flanjax.cli import runner
+
+    src, _ = trained
+    run = str(tmp_path / "run")
+    shutil.copytree(src, run)
+    with open(os.path.join(run, checkpoints.BEST_FILE), "w") as f:
+        json.dump({"step": 2, "metric": "overall", "value": 50.0}, f)
+    out = str(tmp_path / "hf")
+    assert runner.call("flanjax.cli.convert", ["--to_hf", run, "--step", "best", "--out", out]) == 0
+    exported = load_file(os.path.join(out, "model.safetensors"))["shared.weight"]
+    step2 = np.asarray(checkpoints.load_model(run, step=2, dtype="float32")[1]["token_embedder"]["embedding"])
+    np.testing.assert_array_equal(exported, step2[: exported.shape[0]])
+
+
+def test_eval_into_a_training_run_writes_inference_eval_and_keeps_earlier_reports(trained, tmp_path, capsys):
+    """OUTPUT_DIR = the run's MODEL_DIR: the report goes to MODEL_DIR/inference_eval (T5X's
+    folder), the run's files untouched; a second eval keeps the first report in previous/."""
+    from flanjax.cli import runner
+
+    src, _ = trained
+    run = str(tmp_path / "run")
+    shutil.copytree(src, run)
+    before = _snapshot(run)
+    argv = ["--gin_file=runs/eval.gin", f"--gin.CHECKPOINT_PATH='{run}'", f"--gin.OUTPUT_DIR='{run}'",
+            "--gin.EVAL_ON='demo_entailment_zs:0'", "--gin.MAX_EVAL_EXAMPLES=2",
+            "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}"]
+    for _ in range(2):
+        assert runner.call("flanjax.cli.evaluate", argv) == 0
+    out = capsys.readouterr().out
+    report = os.path.join(run, "inference_eval")
+    assert f"the report goes to {report}" in out, out
+    after = _snapshot(run)
+    assert {k: v for k, v in after.items() if not k.startswith("inference_eval")} == before
+    assert os.path.exists(os.path.join(report, "results.json"))
+    (kept,) = os.listdir(os.path.join(report, "previous"))
+    assert sorted(os.listdir(os.path.join(report, "previous", kept))) == [
+        "datasets.png", "results.json", "results.md", "tensorboard"]
+    assert f"the earlier report in {report} is kept in {os.path.join(report, 'previous', kept)}" in out

@@ -212,7 +212,7 @@ def test_infer_null_input_is_refused(converted, tmp_path, capsys):
     inputs.write_text('{"inputs": "fine"}\n{"inputs": null}\n')
     code, _, err = _infer(capsys, converted, inputs, tmp_path / "pred.jsonl", "--gin.VOCAB='bundled'")
     assert code == EXIT_USAGE
-    assert f'INFER_INPUTS {inputs} line 2: "inputs" must be a string, got null' in _one_line(err)
+    assert f'INFER_INPUTS {inputs}:2: "inputs" must be a string, got null' in _one_line(err)
 
 
 # ------------------------------------------------------------- 5: corrupt checkpoints

@@ -9,7 +9,7 @@ import sys
 import gin
 import pytest
 
-from _train_helpers import REPO
+from _train_helpers import HANG_GUARD_S, REPO
 from flanjax.cli import gin_setup as gin_utils
 from flanjax.cli import runner
 from flanjax.cli import train as train_main
@@ -34,7 +34,7 @@ def test_demo_run_writes_config_metrics_events_and_checkpoint(tmp_path):
          f"--gin.MODEL_DIR={model_dir}", "--gin.TRAIN_STEPS=4", "--gin.BATCH_SIZE=4",
          "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}", "--gin.CHECKPOINT_PERIOD=2",
          "--gin.EVAL_PERIOD=4", "--gin.train.log_period=2", "--gin.train.eval_batches=1"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "step 4/4 loss" in proc.stdout

@@ -11,6 +11,7 @@ import seqio
 from flanjax.data import catalog, mixtures
 from flanjax.data.bundled import ensure_prepared
 from flanjax.data.catalog import flan2021 as flan2021_catalog
+from _train_helpers import HANG_GUARD_S
 
 
 def _rates(name):
@@ -138,7 +139,7 @@ def test_import_registers_everything_without_reading_data(tmp_path):
     )
     env = dict(os.environ, FLANJAX_DEMO_DATA_DIR=str(tmp_path / "demo"), FLANJAX_VOCAB="t5")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=HANG_GUARD_S)
     assert out.returncode == 0, out.stderr[-3000:]
     n_tasks, n_mixtures = map(int, out.stdout.split()[-2:])
     assert n_tasks > 1000 and n_mixtures > 50

@@ -18,6 +18,7 @@ from transformers.models.t5.modeling_t5 import T5Attention, T5LayerNorm
 from flanjax.model import T5, T5Config, abstract_params, flops_per_token, init_params, make_config
 from flanjax.model.decoding import _decode_step, _init_cache
 from flanjax.model.layers import MlpBlock, RMSNorm, relative_position_bucket
+from _train_helpers import HANG_GUARD_S
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AXIS_NAMES = {"embed", "mlp", "heads", "kv", "joined_kv", "vocab", "relpos_buckets", "layers"}
@@ -155,7 +156,7 @@ def test_sharded_params_on_8_device_mesh_give_same_outputs():
     env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH")) if p)
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "tests", "_sharded_forward.py")],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env, capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "SHARDED_OK" in result.stdout

@@ -8,7 +8,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from _train_helpers import REPO, finish, free_port, restore_params, spawn, subprocess_env
+from _train_helpers import HANG_GUARD_S, REPO, finish, free_port, restore_params, spawn, subprocess_env
 
 WORKER = os.path.join(REPO, "tests", "_multihost_worker.py")
 
@@ -16,7 +16,7 @@ WORKER = os.path.join(REPO, "tests", "_multihost_worker.py")
 def _run(model_dir, nproc, rules):
     port = free_port()
     env = subprocess_env(DEVICES_PER_PROCESS=str(4 // nproc))
-    return finish([spawn(WORKER, [i, nproc, port, model_dir, rules], env) for i in range(nproc)], timeout=400)
+    return finish([spawn(WORKER, [i, nproc, port, model_dir, rules], env) for i in range(nproc)], timeout=HANG_GUARD_S)
 
 
 def _losses(model_dir):
@@ -52,7 +52,7 @@ def test_two_processes_fall_back_to_the_same_last_good_step(tmp_path):
     def run(steps, *fail):
         port, env = free_port(), subprocess_env(2)
         return finish([spawn(RECOVERY_WORKER, [i, 2, port, model_dir, steps, *fail], env) for i in range(2)],
-                      timeout=400)
+                      timeout=HANG_GUARD_S)
 
     run(3)
     ckpt_dir = os.path.join(model_dir, "checkpoints")

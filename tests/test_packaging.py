@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from _train_helpers import REPO, subprocess_env
+from _train_helpers import HANG_GUARD_S, REPO, subprocess_env
 
 
 def test_wheel_install_runs_train_from_another_directory(tmp_path):
@@ -19,7 +19,7 @@ def test_wheel_install_runs_train_from_another_directory(tmp_path):
     build = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
          "--target", str(target), REPO],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert build.returncode == 0, build.stderr[-2000:]
     installed = target / "flanjax" / "configs" / "runs" / "demo.gin"
@@ -34,7 +34,7 @@ def test_wheel_install_runs_train_from_another_directory(tmp_path):
          "--gin.TRAIN_STEPS=2", f"--gin.MODEL_DIR={tmp_path / 'run'}", "--gin.CHECKPOINT_PERIOD=2",
          "--gin.EVAL_PERIOD=0", "--gin.BATCH_SIZE=4",
          "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "done at step 2" in run.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import seqio
@@ -73,3 +75,45 @@ def test_render_settings_are_data_settings(monkeypatch):
     finally:
         locations.configure({"CACHE_DIRS": None})
         seqio.set_global_cache_dirs(before)
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie has ended, only not yet been reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_render_workers_end_when_their_parent_is_killed():
+    """kill -9 of the process that started the render workers runs no atexit hook and no
+    executor shutdown; the workers must end anyway instead of waiting for work forever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _train_helpers import HANG_GUARD_S, REPO
+
+    code = ("import os, sys, time\n"
+            "from flanjax.data import parallel\n"
+            "pool = parallel._pool(1)\n"
+            "print(pool.submit(os.getpid).result(), flush=True)  # the worker has started\n"
+            "time.sleep(3600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert len(workers) == 1 and _alive(workers[0]), workers
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(HANG_GUARD_S)
+        deadline = time.monotonic() + 120  # a hang guard: they exit within about a second
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers), [p for p in workers if _alive(p)]
+    finally:
+        parent.kill()
+        for p in locals().get("workers", []):
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)

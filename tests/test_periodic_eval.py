@@ -14,7 +14,7 @@ import types
 import numpy as np
 import pytest
 
-from _train_helpers import finish, spawn, subprocess_env
+from _train_helpers import HANG_GUARD_S, finish, spawn, subprocess_env
 
 LENGTHS = (("inputs", 128), ("targets", 32))
 
@@ -235,7 +235,7 @@ def test_train_command_fails_at_start_on_bad_held_out_settings(tmp_path, capsys)
 
 
 def test_mesh_scores_equal_one_device(tmp_path):
-    (out,) = finish([spawn(__file__, ["mesh", tmp_path], subprocess_env(8))], timeout=500)
+    (out,) = finish([spawn(__file__, ["mesh", tmp_path], subprocess_env(8))], timeout=HANG_GUARD_S)
     assert "PERIODIC_MESH_OK" in out, out[-3000:]
 
 

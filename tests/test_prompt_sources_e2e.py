@@ -11,7 +11,7 @@ import sys
 
 from flanjax.data import catalog
 from flanjax.data.catalog import cot, flan2021, flan2022_facts, flan2022_flan, t0, t0_facts, t0_plus
-from tests._train_helpers import subprocess_env
+from tests._train_helpers import HANG_GUARD_S, subprocess_env
 from tests.test_prompt_sources import _template_yaml, _yaml
 
 _TRANSLATION_KEYS = {"para_crawl_enes": "para_crawl"}
@@ -144,7 +144,7 @@ def test_source_dirs_set_before_import_take_effect(tmp_path):
     env = subprocess_env()
     env.update(FLANJAX_FLAN_SOURCE_DIR=flan_root, FLANJAX_PROMPTSOURCE_TEMPLATES_DIR=ps_root)
     out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                         text=True, timeout=300, check=False)
+                         text=True, timeout=HANG_GUARD_S, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     own_anli = next(e for e in flan2021.ENTRIES if e.name == "anli_r1").templates[0]

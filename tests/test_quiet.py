@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from _train_helpers import REPO
+from _train_helpers import HANG_GUARD_S, REPO
 
 
 def test_tensorflow_import_is_silent_but_failures_are_not():
@@ -14,13 +14,13 @@ def test_tensorflow_import_is_silent_but_failures_are_not():
     code = ("from flanjax.cli import quiet; quiet.silence_startup_noise(); import tensorflow as tf; "
             "import logging; logging.getLogger('absl').warning('Metadata file does not exist: x'); "
             "logging.getLogger('absl').warning('kept'); print(tf.constant(2).numpy())")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "2"
     assert proc.stderr.strip() == "kept", proc.stderr
     # Without the helper the same import is noisy (so the test can tell).
     noisy = subprocess.run([sys.executable, "-c", "import tensorflow"], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert noisy.stderr.strip(), "TensorFlow printed nothing: the check above proves nothing"
 
 
@@ -44,7 +44,7 @@ class Other:
 Other(); gc.collect()
 print("done")
 """
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert proc.returncode == 0 and proc.stdout.strip() == "done", proc.stderr
     assert "Event loop is closed" not in proc.stderr, proc.stderr
     assert "a real problem" in proc.stderr, proc.stderr

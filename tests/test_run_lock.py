@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from _train_helpers import HANG_GUARD_S
 
 from flanjax.train import run_lock
 
@@ -103,7 +104,7 @@ def test_two_processes_race_one_wins(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")], stdout=subprocess.PIPE,
                               text=True, env=env) for _ in range(4)]
-    outs = [p.communicate(timeout=60)[0] for p in procs]
+    outs = [p.communicate(timeout=HANG_GUARD_S)[0] for p in procs]
     assert sorted(o.split()[0] for o in outs) == ["LOST", "LOST", "LOST", "WON"], outs
 
 
@@ -158,3 +159,35 @@ def test_concurrent_acquirers_exactly_one_wins(tmp_path, monkeypatch, store):
     assert json.loads((d / run_lock.LEASE_FILE).read_text())["token"] == won[0].lease.token
     won[0].release()
     assert not [p for p in os.listdir(d) if p.startswith(run_lock.CLAIM_PREFIX)]  # no claim left behind
+
+
+@pytest.mark.parametrize("store", ["local", "object_store"])
+def test_no_reader_ever_sees_a_partial_lease(tmp_path, monkeypatch, store):
+    """Every write of a lease (taking it, each refresh) is seen by a reader in the middle of
+    the write: the reader must find the previous lease or the new one, whole. A write in
+    place (truncate, then write) shows it an empty or half file, which `holder()` would
+    take for a dead run's lease (under load the suite's race test read one: JSONDecodeError)."""
+    if store == "object_store":
+        monkeypatch.setattr(run_lock, "_is_local", lambda path: False)
+    lease_path = tmp_path / "run" / run_lock.LEASE_FILE
+    seen = []
+    original = type(run_lock.epath.Path(str(tmp_path))).write_text
+
+    def write_text_with_a_reader_in_the_middle(self, data, *args, **kwargs):
+        with open(os.fspath(self), "w") as f:  # the first half, flushed, as a slow write shows it
+            f.write(data[: len(data) // 2])
+        if lease_path.exists():
+            seen.append(lease_path.read_text())
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(type(run_lock.epath.Path(str(tmp_path))), "write_text",
+                        write_text_with_a_reader_in_the_middle)
+    lock, _ = _lock(tmp_path / "run", settle_s=0.0, refresh_s=60, stale_s=600)
+    token = lock.acquire().token
+    try:
+        assert lock.refresh() and lock.refresh()
+    finally:
+        lock.release()
+    assert len(seen) >= 2, seen  # the refreshes were read mid-write
+    for text in seen:
+        assert json.loads(text)["token"] == token, text

@@ -20,20 +20,20 @@ import os
 import shutil
 import sys
 
-from _train_helpers import finish, free_port, spawn, subprocess_env
+from _train_helpers import HANG_GUARD_S, finish, free_port, spawn, subprocess_env
 
 VOCAB = 64
 
 
 def test_sharded_eval_matches_one_device(tmp_path):
-    (out,) = finish([spawn(__file__, ["single", tmp_path], subprocess_env(8))], timeout=500)
+    (out,) = finish([spawn(__file__, ["single", tmp_path], subprocess_env(8))], timeout=HANG_GUARD_S)
     assert "SHARDED_EVAL_OK" in out, out[-3000:]
 
 
 def test_multihost_eval_every_process_gets_every_result():
     port = free_port()
     outs = finish([spawn(__file__, ["multihost", pid, 2, port], subprocess_env(4)) for pid in range(2)],
-                  timeout=500)
+                  timeout=HANG_GUARD_S)
     for pid, out in enumerate(outs):
         assert f"MULTIHOST_EVAL_OK {pid}" in out, out[-3000:]
 

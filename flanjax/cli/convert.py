@@ -56,6 +56,15 @@ def check_out_dir(out: str, kind: str) -> None:
         )
 
 
+def _step(text: str) -> int | str:
+    """--step: a number, or 'latest' / 'best' (`flanjax.checkpoints.resolve_step`)."""
+    if text.isdigit():
+        return int(text)
+    if text in ("latest", "best"):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a step number, 'latest' nor 'best'")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flanjax.convert", description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -66,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--to_t5x", metavar="DIR", help="converted checkpoint or training run's MODEL_DIR")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
     parser.add_argument(
-        "--step", type=int, default=None,
-        help="(--to_hf / --to_t5x of a run, --from_t5x of a MODEL_DIR) step, default latest; "
+        "--step", type=_step, default=None,
+        help="(--to_hf / --to_t5x of a run) step to export: a number, 'latest' or 'best' "
+        "(KEEP_BEST's), default latest; (--from_t5x of a MODEL_DIR) its step, default latest; "
         "(--from_hf) the step the weights were trained to, which fine-tuning continues (Hugging "
         "Face directories do not record it): 1000000 for T5 1.1, 1100000 for the LM-adapted T5 1.1 "
         "that Flan-T5 and T0 start from (t5x docs/models.md: t5_1_1_base/checkpoint_1000000, "
@@ -76,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         "--scan_layers", action="store_true", help="(--from_hf, --from_t5x) store layers stacked for nn.scan"
     )
     args = parser.parse_args(argv)
+    if isinstance(args.step, str) and (args.from_hf or args.from_t5x):
+        raise UsageError(f"--step {args.step}: --from_hf / --from_t5x take a step number")
+    if isinstance(args.step, str) and args.to_t5x:
+        from flanjax import checkpoints  # pylint: disable=g-import-not-at-top
+
+        latest_of_converted = args.step == "latest" and not checkpoints.saved_steps(args.to_t5x)
+        args.step = None if latest_of_converted else checkpoints.resolve_step(args.to_t5x, args.step)
     kind = "converted" if args.from_hf or args.from_t5x else "t5x" if args.to_t5x else "hf"
     check_out_dir(args.out, kind)  # errors: one line, exit 2
     if args.from_t5x or args.to_t5x:
@@ -131,7 +148,7 @@ def _record(vocab, source: str, out: str) -> None:
           f"into {source} and convert again", file=sys.stderr)
 
 
-def _to_hf(path: str, out: str, step: int | None) -> None:
+def _to_hf(path: str, out: str, step: int | str | None) -> None:
     from flanjax import checkpoints  # pylint: disable=g-import-not-at-top  # run, converted, HF layouts
     from flanjax.convert import export  # pylint: disable=g-import-not-at-top
     from flanjax.data import vocab_files  # pylint: disable=g-import-not-at-top

@@ -51,12 +51,12 @@ def run_gin_command(
     gin_setup.check_macros(optional, optional=True)
     gin_setup.check_known_and_typed(tuple(required) + tuple(optional), prog)
     chosen = gin_setup.configure_data_locations()
-    _use_recorded_vocabulary(gin_setup.macro_value("CHECKPOINT_PATH"), chosen)
+    _use_recorded_vocabulary(gin_setup.macro_value("CHECKPOINT_PATH"), chosen, label=configurable)
     gin.get_configurable(configurable)()
     return runner.EXIT_OK
 
 
-def _use_recorded_vocabulary(checkpoint_path: str, chosen: dict) -> None:
+def _use_recorded_vocabulary(checkpoint_path: str, chosen: dict, label: str = "evaluate") -> None:
     """Tasks tokenize with the vocabulary the checkpoint was trained with (a training run
     records it beside its checkpoints) unless VOCAB is set explicitly (gin or FLANJAX_VOCAB)."""
     import os  # pylint: disable=g-import-not-at-top
@@ -67,7 +67,8 @@ def _use_recorded_vocabulary(checkpoint_path: str, chosen: dict) -> None:
         return
     recorded = vocab_files.recorded_vocabulary(str(checkpoint_path))
     if recorded is not None:
-        print(f"[eval] vocabulary recorded with the checkpoint: {recorded.sentencepiece_model_file}", flush=True)
+        tag = {"evaluate": "eval"}.get(label, label)  # the command's own tag: [eval], [infer]
+        print(f"[{tag}] vocabulary recorded with the checkpoint: {recorded.sentencepiece_model_file}", flush=True)
         locations.configure({"VOCAB": recorded.sentencepiece_model_file})
 
 

@@ -1,13 +1,16 @@
 """Offline task caches: seqio's Beam cache job for flanjax tasks, and their fingerprints.
 
-Build (the DirectRunner here; Dataflow, Flink or Spark by Beam pipeline options):
+Build (the DirectRunner here; Dataflow, Flink or Spark by Beam pipeline options; needs
+the [cache] extra, apache-beam):
 
     python -m flanjax.data.cache --mixture=flan2022 --output_cache_dir=gs://bucket/cache \
         --pipeline_options=--runner=DataflowRunner,--project=...,--region=...
 
 or `--tasks=demo_addition_zs,demo_reviews_zs` (regexes, as seqio's `cache_tasks_main`).
-Every flag of seqio's `cache_tasks_main` applies (`--min_shards`, `--overwrite`, ...);
-`--render_seed` sets the seed templates are drawn with (env FLANJAX_RENDER_SEED).
+The flags are seqio's `cache_tasks_main` flags (`--min_shards`, `--overwrite`, ...), parsed
+with argparse like every flanjax command (`--help`); absl's spellings (`--nooverwrite`,
+`--overwrite=true`) still work this release, with a notice. `--render_seed` sets the seed
+templates are drawn with (env FLANJAX_RENDER_SEED). Beam's and seqio's INFO logging is off.
 
 The job is seqio's own (`seqio.scripts.cache_tasks_main.run_pipeline`, one call per task).
 What flanjax adds is a fingerprint of each task's definition (templates, format, field
@@ -23,6 +26,7 @@ seqio only knows after the cache): they are rendered live, and said so.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import hashlib
@@ -34,8 +38,15 @@ import re
 import sys
 from typing import Any, Optional, Sequence
 
-import seqio
-import tensorflow as tf
+if __name__ == "__main__":  # `python -m flanjax.data.cache`: the commands' preamble first
+    from flanjax.cli import runner  # pylint: disable=g-import-not-at-top
+
+    # Quiet start-up (before TensorFlow loads), errors as one `error:` line and exit 2; it
+    # imports this module again as `flanjax.data.cache`, runs `main` and exits.
+    runner.run("flanjax.data.cache")
+
+import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Bump when the fingerprint's meaning changes (old caches then read as stale).
 FINGERPRINT_VERSION = 1
@@ -211,7 +222,9 @@ def _build_hint(names: Sequence[str], cache_dir: str, overwrite: bool = False) -
 
 def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
                  cache_dirs: Sequence[str] = ()) -> CachePlan:
-    """Checks the caches `seqio.get_dataset(..., use_cached=...)` will read; logs the plan.
+    """Checks the caches `seqio.get_dataset(..., use_cached=...)` will read; returns (and
+    keeps, for `last_plan`) the plan. Silent: the trainer's first line says it, once, for
+    every pipeline it builds (train, validation, held-out) checking the same caches.
 
     With `use_cached`, every cacheable leaf task must have a cache of `split` whose
     fingerprint matches the registered task; otherwise a `CacheError` says which tasks,
@@ -219,7 +232,6 @@ def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
     """
     if not use_cached:
         plan = CachePlan({}, [t.name for t in _leaf_tasks(mixture_or_task_name)])
-        logging.info("%s (USE_CACHED_TASKS=False)", plan.log_line())
         _PLANS[(mixture_or_task_name, split)] = plan
         return plan
     dirs = add_cache_dirs(cache_dirs)
@@ -248,7 +260,6 @@ def check_cached(mixture_or_task_name: str, split: str, use_cached: bool,
             f"{', ...' if len(missing) > 10 else ''}; build them ({_build_hint(missing, where)}) "
             "or set USE_CACHED_TASKS=False.")
     plan = CachePlan(cached, live)
-    logging.info("%s", plan.log_line())
     _PLANS[(mixture_or_task_name, split)] = plan
     return plan
 
@@ -278,11 +289,12 @@ def cacheable_tasks(task_patterns: Sequence[str] = (), mixture: Optional[str] = 
 
 
 def build(pipeline: Any, task_names: Sequence[str], output_cache_dir: str, *,
-          overwrite: bool = False) -> list[str]:
+          overwrite: bool = False, ignore_other_caches: bool = False,
+          output_format: str = "tfrecord") -> list[str]:
     """Adds seqio's cache job for each task to a Beam `pipeline`; returns the output dirs.
 
-    The absl flags of `seqio.scripts.cache_tasks_main` (min_shards, base_seed, ...) must be
-    parsed; `main` does it, tests call `parse_cache_flags`.
+    seqio's job reads some settings (min_shards, base_seed, ...) from its absl flags:
+    `parse_cache_flags` sets them (the command does; tests call it).
     """
     from seqio.scripts import cache_tasks_main  # pylint: disable=g-import-not-at-top
 
@@ -292,53 +304,149 @@ def build(pipeline: Any, task_names: Sequence[str], output_cache_dir: str, *,
         out += cache_tasks_main.run_pipeline(
             pipeline, [re.escape(name)], output_cache_dir,
             modules_to_import=["flanjax.data.mixtures"], overwrite=overwrite,
-            completed_file_contents=content,
+            ignore_other_caches=ignore_other_caches, completed_file_contents=content,
+            output_format=output_format,
         )
     return out
 
 
-def parse_cache_flags(argv: Sequence[str]) -> list[str]:
-    """Defines (by import) and parses seqio's cache flags plus flanjax's; returns the rest."""
-    from absl import flags  # pylint: disable=g-import-not-at-top
-    from seqio.scripts import cache_tasks_main  # noqa: F401  (defines the flags)
+# -- the command ------------------------------------------------------------------------------
 
-    if "mixture" not in flags.FLAGS:
-        flags.DEFINE_string("mixture", None, "Cache the cacheable tasks of this mixture.")
-        flags.DEFINE_integer("render_seed", None, "Seed templates are drawn with "
-                             "(default: env FLANJAX_RENDER_SEED, else 0).")
-    return flags.FLAGS(list(argv))
+BEAM_MISSING = ("python -m flanjax.data.cache needs Apache Beam, which is not installed: "
+                "pip install 'flanjax[cache]' (or pip install -e '.[cache]' in a checkout)")
+# seqio's cache flags (`seqio/scripts/cache_tasks_main.py`) that its `run_pipeline` reads from
+# absl's FLAGS: argparse parses them, `parse_cache_flags` hands them on.
+_SEQIO_FLAGS = ("min_shards", "max_shards", "tfds_data_dir", "base_seed", "enable_char_counts",
+                "preserve_random_access")
+_BOOLEANS = ("overwrite", "ignore_other_caches", "enable_char_counts", "preserve_random_access")
+
+
+def _comma_list(text: str) -> list[str]:
+    return [t for t in text.split(",") if t]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m flanjax.data.cache",
+        description="Builds seqio caches of flanjax tasks with seqio's Beam job (see the module doc).",
+        epilog="Example: python -m flanjax.data.cache --mixture=demo --output_cache_dir=/tmp/cache")
+    which = p.add_argument_group("what to cache (one of, or both)")
+    which.add_argument("--tasks", type=_comma_list, default=[], help="regexes of task names, comma-separated")
+    which.add_argument("--mixture", default=None, help="the cacheable tasks of this mixture (e.g. flan2022)")
+    p.add_argument("--excluded_tasks", type=_comma_list, default=[], help="regexes of tasks to skip")
+    p.add_argument("--output_cache_dir", default=None, help="where the caches go (a local dir or gs://; required)")
+    p.add_argument("--tasks_additional_cache_dirs", type=_comma_list, default=[],
+                   help="more dirs with existing caches (comma-separated)")
+    p.add_argument("--pipeline_options", type=_comma_list, default=["--runner=DirectRunner"],
+                   help="Beam options, comma-separated (e.g. --runner=DataflowRunner,--project=P,--region=R)")
+    p.add_argument("--overwrite", action="store_true", help="rebuild caches that exist")
+    p.add_argument("--ignore_other_caches", action="store_true", help="ignore caches in other dirs")
+    p.add_argument("--min_shards", type=int, default=64, help="at least this many output shards (default 64)")
+    p.add_argument("--max_shards", type=int, default=0, help="at most this many output shards (0: no limit)")
+    p.add_argument("--tfds_data_dir", default=None, help="TFDS data dir for every task")
+    p.add_argument("--base_seed", type=int, default=None, help="seqio's preprocessing base seed")
+    p.add_argument("--enable_char_counts", action="store_true", help="count characters into stats.json (slow)")
+    p.add_argument("--output_format", choices=("tfrecord", "arrayrecord"), default="tfrecord")
+    p.add_argument("--preserve_random_access", action="store_true", help="arrayrecord: group size 1")
+    p.add_argument("--render_seed", type=int, default=None,
+                   help="seed templates are drawn with (default: env FLANJAX_RENDER_SEED, else 0)")
+    return p
+
+
+def _old_spellings(argv: Sequence[str]) -> list[str]:
+    """absl's spellings, accepted for one release with a one-line notice each: `-flag=...`,
+    `--noflag`, `--flag=true|false` for a switch."""
+    out = []
+    for arg in argv:
+        new = arg
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
+            new = "-" + arg
+        name, eq, value = new[2:].partition("=") if new.startswith("--") else ("", "", "")
+        if name.startswith("no") and name[2:] in _BOOLEANS and not eq:
+            new = None  # the default is off
+        elif name in _BOOLEANS and eq:
+            new = f"--{name}" if value.lower() in ("true", "1", "yes") else None
+        if new != arg:
+            shown = " ".join(x for x in [new] if x) or "(nothing: off is the default)"
+            print(f"[cache] note: {arg!r} is absl's spelling, accepted this release; write {shown}",
+                  file=sys.stderr)
+        if new:
+            out.append(new)
+    return out
+
+
+def parse_cache_flags(argv: Sequence[str]) -> argparse.Namespace:
+    """Parses the command's flags; hands seqio's own to its absl FLAGS (its job reads them)."""
+    from absl import flags  # pylint: disable=g-import-not-at-top
+
+    _quiet_beam()  # seqio's cache_tasks_main imports Beam
+    from seqio.scripts import cache_tasks_main  # noqa: F401  (defines seqio's flags)
+
+    args = _parser().parse_args(_old_spellings(argv))
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS(["flanjax.data.cache"])  # defaults, then ours
+    for name in _SEQIO_FLAGS:
+        setattr(flags.FLAGS, name, getattr(args, name))
+    return args
+
+
+def _quiet_beam() -> None:
+    """Beam's and seqio's INFO (every shard, renamed files, ten dumped examples a task) and
+    Beam's import warnings off; a failure still says what failed."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # "apitools not found ..." at import
+    try:
+        import apache_beam  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
+    except ImportError:
+        from flanjax.cli.runner import UsageError  # pylint: disable=g-import-not-at-top
+
+        raise UsageError(BEAM_MISSING) from None
+    finally:
+        root.setLevel(level)
+    for name in ("apache_beam", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    import apache_beam as beam  # pylint: disable=g-import-not-at-top
-    from absl import flags  # pylint: disable=g-import-not-at-top
+    from flanjax.cli.runner import UsageError  # pylint: disable=g-import-not-at-top
 
-    logging.getLogger().setLevel(logging.INFO)
-    parse_cache_flags(sys.argv if argv is None else ["flanjax.data.cache", *argv])
-    FLAGS = flags.FLAGS
-    if not FLAGS.output_cache_dir or not (FLAGS.tasks or FLAGS.mixture):
-        print("usage: python -m flanjax.data.cache (--tasks=REGEX,... | --mixture=NAME) "
-              "--output_cache_dir=DIR [--pipeline_options=--runner=...]", file=sys.stderr)
-        return 2
-    if FLAGS.render_seed is not None:
+    _quiet_beam()  # first: without Beam, even --help is the one line naming the extra
+    args = parse_cache_flags(sys.argv[1:] if argv is None else argv)
+    if not args.output_cache_dir:
+        raise UsageError("say where the caches go: --output_cache_dir=DIR (a local dir or gs://...)")
+    if not (args.tasks or args.mixture):
+        raise UsageError("say what to cache: --mixture=NAME (e.g. demo) or --tasks=REGEX,... "
+                         "(python -m flanjax.data.cache --help)")
+    if args.render_seed is not None:
         from flanjax.data import locations  # pylint: disable=g-import-not-at-top
 
-        locations.configure({"RENDER_SEED": str(FLAGS.render_seed)})  # before registration
-    if FLAGS.tfds_data_dir:
-        seqio.set_tfds_data_dir_override(FLAGS.tfds_data_dir)
-    names = cacheable_tasks(FLAGS.tasks or (), FLAGS.mixture)
+        locations.configure({"RENDER_SEED": str(args.render_seed)})  # before registration
+    if args.tfds_data_dir:
+        seqio.set_tfds_data_dir_override(args.tfds_data_dir)
+    names = cacheable_tasks(args.tasks, args.mixture)  # an unknown mixture: its closest names
+    if args.excluded_tasks:
+        excluded = re.compile(r"(%s)\Z" % "|".join(args.excluded_tasks))
+        names = [n for n in names if not excluded.match(n)]
+    if not names:
+        raise UsageError(f"no cacheable task matches --tasks={','.join(args.tasks)}"
+                         f"{f' --mixture={args.mixture}' if args.mixture else ''}"
+                         " (few-shot tasks are rendered live, not cached); "
+                         "`python -m flanjax.data.inspect --list` lists the tasks")
     if any(n.startswith("demo_") for n in names):
         from flanjax.data.bundled import ensure_prepared  # pylint: disable=g-import-not-at-top
 
         ensure_prepared()
-    seqio.add_global_cache_dirs([FLAGS.output_cache_dir] + list(FLAGS.tasks_additional_cache_dirs))
-    tf.io.gfile.makedirs(FLAGS.output_cache_dir)
-    options = beam.options.pipeline_options.PipelineOptions(FLAGS.pipeline_options)
+    import apache_beam as beam  # pylint: disable=g-import-not-at-top
+
+    seqio.add_global_cache_dirs([args.output_cache_dir] + list(args.tasks_additional_cache_dirs))
+    tf.io.gfile.makedirs(args.output_cache_dir)
+    print(f"[cache] {len(names)} task(s) -> {args.output_cache_dir} "
+          f"({' '.join(args.pipeline_options)})", flush=True)
+    options = beam.options.pipeline_options.PipelineOptions(args.pipeline_options)
     with beam.Pipeline(options=options) as pipeline:
-        dirs = build(pipeline, names, FLAGS.output_cache_dir, overwrite=FLAGS.overwrite)
-    print(f"cached {len(dirs)} of {len(names)} cacheable tasks under {FLAGS.output_cache_dir}")
+        dirs = build(pipeline, names, args.output_cache_dir, overwrite=args.overwrite,
+                     ignore_other_caches=args.ignore_other_caches, output_format=args.output_format)
+    print(f"[cache] cached {len(dirs)} of {len(names)} cacheable tasks under {args.output_cache_dir}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

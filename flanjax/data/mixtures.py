@@ -381,7 +381,25 @@ def get_mixture_or_task(name: str):
             f"Unknown task or mixture {name!r}. Closest: {close or sorted(seqio.MixtureRegistry.names())[:12]}."
             " `python -m flanjax.data.inspect --list` lists them all."
         )
-    return seqio.get_mixture_or_task(name)
+    provider = seqio.get_mixture_or_task(name)
+    _check_prompts_loaded(provider, name)
+    return provider
+
+
+def _check_prompts_loaded(provider, name: str) -> None:
+    """A mixture or task that needs an entry whose prompt source did not load fails here,
+    before any work, naming the file, line and column (the other runs are unaffected)."""
+    from flanjax.data.templates import sources as prompt_sources  # pylint: disable=g-import-not-at-top
+
+    if not prompt_sources._BROKEN:  # pylint: disable=protected-access
+        return
+    leaves = provider.tasks if isinstance(provider, seqio.Mixture) else [provider]
+    for task in leaves:
+        try:
+            entry = tasks_lib.renderer_of_task(task.name).entry.name
+        except KeyError:  # not a catalog task (SNI)
+            continue
+        prompt_sources.check_not_broken(entry, used_by=name)
 
 
 register_all()

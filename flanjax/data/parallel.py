@@ -80,7 +80,7 @@ def _pool(n: int) -> concurrent.futures.ProcessPoolExecutor:
             settings = {s.name: locations.get(s.name) for s in locations.SETTINGS}
             _POOLS[n] = concurrent.futures.ProcessPoolExecutor(
                 max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(settings,),
+                initializer=_init_worker, initargs=(settings, os.getpid()),
             )
         return _POOLS[n]
 
@@ -100,7 +100,35 @@ atexit.register(shutdown)
 # -- worker side --------------------------------------------------------------------------
 
 
-def _init_worker(settings: dict[str, Optional[str]]) -> None:
+def _exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Ends this worker when the process that started it ends, however it ends (kill -9
+    included, when no atexit hook or executor shutdown runs).
+
+    A spawned worker would otherwise live on: it waits for work on the executor's call
+    queue, and a spawn child holds both ends of that queue's pipe, so the parent's death
+    never shows as end-of-file there. What does show it: `parent_process().sentinel`, a pipe
+    whose only writer is the parent (readable at its death), and, as a second sign,
+    `os.getppid()` changing when the orphan is re-parented.
+    """
+    from multiprocessing import connection  # pylint: disable=g-import-not-at-top
+
+    parent = multiprocessing.parent_process()
+    sentinels = [parent.sentinel] if parent is not None and parent.sentinel is not None else []
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            if sentinels and connection.wait(sentinels, timeout=poll_s):
+                break
+            if not sentinels:
+                threading.Event().wait(poll_s)
+        os._exit(0)  # pylint: disable=protected-access  # nothing of the worker's to flush
+
+    threading.Thread(target=watch, name="flanjax-render-parent-watch", daemon=True).start()
+
+
+def _init_worker(settings: dict[str, Optional[str]], parent_pid: Optional[int] = None) -> None:
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)  # first: the imports below take seconds
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from flanjax.data import locations  # pylint: disable=g-import-not-at-top
 

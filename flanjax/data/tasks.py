@@ -167,6 +167,9 @@ def make_render_preprocessor(
     """
 
     def run(dataset: tf.data.Dataset, max_len: int) -> tf.data.Dataset:
+        from flanjax.data.templates import sources as prompt_sources  # pylint: disable=g-import-not-at-top
+
+        prompt_sources.check_not_broken(renderer.entry.name, used_by=renderer.task_name)
         if renderer.spec.kind == "fs":
             # Read the exemplars now, outside the tf.data runtime (errors surface here).
             renderer.pool()

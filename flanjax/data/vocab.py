@@ -7,6 +7,7 @@ network. Both follow T5's id convention: pad 0, eos 1, unk 2, no bos.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Optional, Union
 
@@ -53,6 +54,7 @@ def get_vocabulary(
         raise FileNotFoundError(f"SentencePiece model not found: {path!r}{hint}.")
     if "://" not in path:
         path = os.path.expanduser(path)
+        check_model_file(path)
     if extra_ids is None and path not in (T5_SPM_PATH, BUNDLED_SPM_PATH):
         # A checkpoint's recorded spiece.model: the extra ids it was trained with.
         from flanjax.data import vocab_files  # pylint: disable=g-import-not-at-top
@@ -90,6 +92,28 @@ def load_or_explain(vocab: seqio.Vocabulary, setting: str = "VOCAB") -> None:
         raise VocabularyUnreadableError(
             f"cannot read the SentencePiece model {path} ({type(e).__name__}: {why}); {fix}"
         ) from None
+
+
+def check_model_file(path: str) -> None:
+    """A local SentencePiece model must load; a damaged one (truncated, emptied, another
+    file under the name) is named here, at start-up, rather than by a protobuf traceback at
+    the first encode (seqio loads the model lazily)."""
+    stat = os.stat(path)
+    _check_model_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _check_model_file(path: str, mtime_ns: int, size: int) -> None:  # once per file version
+    import sentencepiece  # pylint: disable=g-import-not-at-top
+
+    try:
+        sentencepiece.SentencePieceProcessor(model_file=path)
+    except (RuntimeError, OSError) as e:
+        raise ValueError(
+            f"{path} is not a readable SentencePiece model ({size} bytes; sentencepiece: "
+            f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}); replace it with "
+            "the model the checkpoint was trained with, or choose another with VOCAB "
+            f"(env {VOCAB_ENV}: 't5', 'bundled' or a .model path)") from None
 
 
 def padded_vocab_size(vocab: Union[seqio.Vocabulary, int], multiple: int = 128) -> int:

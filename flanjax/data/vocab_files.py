@@ -94,6 +94,9 @@ def recorded_vocabulary(directory: str) -> Optional[seqio.SentencePieceVocabular
     path = os.path.join(directory, SPM_FILE)
     if not os.path.exists(path):
         return None
+    from flanjax.data.vocab import check_model_file  # pylint: disable=g-import-not-at-top
+
+    check_model_file(path)  # a damaged copy is named now, not at the first encode
     return seqio.SentencePieceVocabulary(path, extra_ids=recorded_extra_ids_of(path) or 0)
 
 

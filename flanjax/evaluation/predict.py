@@ -13,20 +13,36 @@ from typing import Any, Mapping, Optional, Sequence
 
 
 def _read_text_inputs(path: str) -> list[str]:
+    """One input a line, or JSONL rows with an "inputs" field. A bad line is named as
+    `path:line` (the file's own line number), with what is wrong and the fix."""
     out = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\n")
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\n")
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"INFER_INPUTS {path}:{number}: not UTF-8 (byte {raw[e.start]:#04x} at column "
+                    f"{e.start + 1}); save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
             if not line.strip():
                 continue
-            if path.endswith(".jsonl"):
-                text = json.loads(line)["inputs"]
-                if not isinstance(text, str):  # null would become the text "None"
-                    raise ValueError(f"INFER_INPUTS {path} line {number}: \"inputs\" must be a string, "
-                                     f"got {json.dumps(text)}")
-                out.append(text)
-            else:
+            if not path.endswith(".jsonl"):
                 out.append(line.replace("\\n", "\n"))
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                at = "" if e.msg.endswith(" at") else " at"  # "Unterminated string starting at"
+                raise ValueError(f"INFER_INPUTS {path}:{number}: not a JSON object ({e.msg}{at} column "
+                                 f"{e.colno}); a .jsonl file holds one JSON object a line") from None
+            if not isinstance(row, dict) or "inputs" not in row:
+                has = f"keys {sorted(row)[:8]}" if isinstance(row, dict) else f"a JSON {type(row).__name__}"
+                raise ValueError(f"INFER_INPUTS {path}:{number}: no \"inputs\" field ({has}); each "
+                                 'line needs {"inputs": "..."}')
+            if not isinstance(row["inputs"], str):  # null would become the text "None"
+                raise ValueError(f"INFER_INPUTS {path}:{number}: \"inputs\" must be a string, "
+                                 f"got {json.dumps(row['inputs'])}")
+            out.append(row["inputs"])
     return out
 
 

@@ -63,6 +63,8 @@ def evaluate(
     tasks = heldout.resolve_tasks(rest, fmt=eval_format, collection=collection) if rest or not with_sni else []
     # Before loading anything: a mesh that does not fit the devices is a one-line error.
     mesh = None if mesh_shape is None else batching.make_eval_mesh(mesh_shape, logical_rules)
+    if jax.process_index() == 0:
+        output_dir = report_dir(output_dir)
     # With a mesh the parameters are restored straight into their shardings (never whole
     # on a host); `evaluate_params` then finds them placed.
     config, params = checkpoints.load_model(
@@ -90,6 +92,43 @@ def evaluate(
     print(report.cluster_table({name: results}))
     print(f"[eval] {len(tasks)} tasks; report in {output_dir}/results.md")
     return results
+
+
+REPORT_FILES = ("results.json", "results.md", "datasets.png", "tensorboard")  # report.write_report's
+INFERENCE_EVAL = "inference_eval"  # T5X's folder for evaluations (t5x/train.py, t5x/eval.py log_dir)
+
+
+def report_dir(output_dir: str) -> str:
+    """Where the report goes, settled before any work, and said.
+
+    OUTPUT_DIR a training run's MODEL_DIR (checkpoints/ + flanjax_config.json): the report
+    goes to MODEL_DIR/inference_eval, where T5X writes its evaluations (`t5x/train.py` and
+    `t5x/eval.py`: `os.path.join(..., 'inference_eval')`), so the run's own files
+    (tensorboard/, metrics, checkpoints) are never written over and TensorBoard on MODEL_DIR
+    shows the evaluation as a run of its own. An earlier report in the folder is moved to
+    previous/<its time>/ with a line, never overwritten without a word.
+    """
+    import shutil  # pylint: disable=g-import-not-at-top
+    import time  # pylint: disable=g-import-not-at-top
+
+    from flanjax import checkpoints  # pylint: disable=g-import-not-at-top
+
+    out = output_dir
+    if (os.path.isdir(os.path.join(output_dir, checkpoints.CHECKPOINTS_SUBDIR))
+            and os.path.exists(os.path.join(output_dir, checkpoints.CONFIG_FILE))):
+        out = os.path.join(output_dir, INFERENCE_EVAL)
+        print(f"[eval] OUTPUT_DIR {output_dir} is a training run's MODEL_DIR: the report goes to "
+              f"{out} (T5X's inference_eval), not over the run's files", flush=True)
+    earlier = os.path.join(out, REPORT_FILES[0])
+    if os.path.exists(earlier):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(os.path.getmtime(earlier)))
+        keep = os.path.join(out, "previous", stamp)
+        os.makedirs(keep, exist_ok=True)
+        for name in REPORT_FILES:
+            if os.path.exists(os.path.join(out, name)):
+                shutil.move(os.path.join(out, name), os.path.join(keep, name))
+        print(f"[eval] the earlier report in {out} is kept in {keep}", flush=True)
+    return out
 
 
 def evaluate_params(

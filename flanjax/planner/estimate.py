@@ -59,7 +59,8 @@ def plan(
         )
 
     dp = partitioning.data_parallel_size(_SizesOnly(sizes), rules)
-    local = max(batch_size // dp // max(num_microbatches, 1), 1)
+    partitioning.check_batch_split(batch_size, dp, num_microbatches)  # what the trainer refuses
+    local = batch_size // dp // max(num_microbatches, 1)
     in_len, tgt_len = feature_lengths["inputs"], feature_lengths["targets"]
     batch = {
         "encoder_input_tokens": jax.ShapeDtypeStruct((local, in_len), jnp.int32),

@@ -471,8 +471,7 @@ def _check_resumable(model_dir: str, ckpt_dir: str, step: int, config: T5Config,
     found = []
     config_path = os.path.join(model_dir, ckpt_lib.CONFIG_FILE)
     if os.path.exists(config_path):
-        with open(config_path) as f:
-            saved_config = json.load(f)
+        saved_config = ckpt_lib.read_config_dict(config_path)  # a damaged file is named
         current = json.loads(config.to_json())
         found += [f"model {d}" for d in recovery.differences(saved_config, current, recovery.MODEL_STATE_FIELDS)]
     if not found:

@@ -10,7 +10,11 @@ MFU (model FLOPs utilisation) = model FLOPs per step / (step time x peak FLOP/s 
 Model FLOPs come from `flanjax.model.flops_per_token` (forward + backward, matmuls only)
 times the tokens the step processes (batch x (input length + target length), padding
 included: the matmuls run over it). Peaks are dense bf16 per chip from the vendors' sheets;
-CPU has no sheet, so its float32 matmul rate is measured once (or pass `peak_flops`).
+CPU has no sheet, so its float32 matmul rate is measured (or pass `peak_flops`): once at
+start-up, and again whenever a step would beat it (the machine was busier while it was
+measured); a step that still beats the new measurement has no honest MFU, and its `mfu`
+is null ("n/a" on the console), never above 100%. The first logged step of a run (the
+compiling one, kept out of the timing) has no throughput: null and "n/a", not NaN.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ PEAK_FLOPS: dict[str, float] = {
 _CPU_PEAK: float | None = None
 
 
-def measured_cpu_peak(size: int = 1024, repeats: int = 3) -> float:
-    """float32 matmul FLOP/s of this host (the best of a few runs), cached."""
+def measured_cpu_peak(size: int = 1024, repeats: int = 3, *, again: bool = False) -> float:
+    """float32 matmul FLOP/s of this host (the best of a few runs), cached; `again`: measure
+    once more and keep the higher figure."""
     global _CPU_PEAK
-    if _CPU_PEAK is None:
+    if _CPU_PEAK is None or again:
+        previous = _CPU_PEAK or 0.0
         a = np.ones((size, size), np.float32)
         f = jax.jit(lambda x: x @ x, backend="cpu")
         jax.block_until_ready(f(a))
@@ -51,7 +57,7 @@ def measured_cpu_peak(size: int = 1024, repeats: int = 3) -> float:
             start = time.perf_counter()
             jax.block_until_ready(f(a))
             best = min(best, time.perf_counter() - start)
-        _CPU_PEAK = 2.0 * size**3 / best
+        _CPU_PEAK = max(previous, 2.0 * size**3 / best)
     return _CPU_PEAK
 
 
@@ -145,6 +151,8 @@ class MetricsLogger:
         self.total_steps = total_steps
         self.progress = progress
         self.peak = peak_flops if peak_flops is not None else peak_flops_per_device()
+        # A measured peak (CPU), not a sheet's: measured again when a step beats it.
+        self._measured_peak = peak_flops is None and self.peak is not None and jax.devices()[0].platform == "cpu"
         self._writer = None
         self._jsonl = None
         self._eval_jsonl = None
@@ -161,27 +169,36 @@ class MetricsLogger:
 
     def log_train(self, step: int, metrics: Mapping[str, Any], seconds_per_step: float, examples: float) -> dict:
         """`metrics`: host floats averaged over the logging window; returns the record."""
-        record = {"step": int(step)}
+        record: dict[str, Any] = {"step": int(step)}
         record.update({k: float(v) for k, v in metrics.items()})
-        seconds_per_step = max(seconds_per_step, 1e-9)
-        record["steps_per_second"] = 1.0 / seconds_per_step
-        record["tokens_per_second"] = self.tokens_per_step / seconds_per_step
-        record["target_tokens_per_second"] = float(metrics.get("num_tokens", 0.0)) / seconds_per_step
-        record["examples_per_second"] = examples / seconds_per_step
+        timed = bool(np.isfinite(seconds_per_step)) and seconds_per_step > 0  # not the compiling step
+        rate = (lambda n: n / seconds_per_step) if timed else (lambda n: None)
+        record["steps_per_second"] = rate(1.0)
+        record["tokens_per_second"] = rate(self.tokens_per_step)
+        record["target_tokens_per_second"] = rate(float(metrics.get("num_tokens", 0.0)))
+        record["examples_per_second"] = rate(examples)
         if self.peak:
-            record["mfu"] = self.flops_per_step / (seconds_per_step * self.peak * self.num_devices)
+            record["mfu"] = self._mfu(seconds_per_step) if timed else None
         self._write(step, record, prefix="train")
         if self.is_writer:
             total = f"/{self.total_steps}" if self.total_steps else ""
+            shown = (lambda v, f: "n/a" if v is None else format(v, f))
             print(
                 f"step {step}{total} loss {record['loss']:.4f} acc {record.get('token_accuracy', 0):.3f} "
                 f"lr {record.get('learning_rate', 0):.2e} |g| {record.get('grad_norm', 0):.3f} "
-                f"{record['tokens_per_second']:.0f} tok/s {record['examples_per_second']:.1f} ex/s"
-                + (f" mfu {record['mfu']:.1%}" if "mfu" in record else "")
+                f"{shown(record['tokens_per_second'], '.0f')} tok/s {shown(record['examples_per_second'], '.1f')} ex/s"
+                + (f" mfu {shown(record['mfu'], '.1%')}" if "mfu" in record else "")
                 + (f" | {self.progress.describe(step)}" if self.progress is not None else ""),
                 flush=True,
             )
         return record
+
+    def _mfu(self, seconds_per_step: float) -> float | None:
+        """Model FLOPs / (time x peak x devices), at most 1; None when no peak figure holds."""
+        achieved = self.flops_per_step / (seconds_per_step * self.num_devices)  # FLOP/s a device
+        if achieved > self.peak and self._measured_peak:  # measured under more load than now
+            self.peak = max(self.peak, measured_cpu_peak(again=True))
+        return achieved / self.peak if achieved <= self.peak else None
 
     def log_eval(self, step: int, metrics: Mapping[str, Any], prefix: str = "eval") -> dict:
         record = {"step": int(step), **{f"{prefix}/{k}": float(v) for k, v in metrics.items()}}
@@ -196,7 +213,8 @@ class MetricsLogger:
     def _write(self, step: int, record: Mapping[str, Any], prefix: str | None, jsonl: Any = None) -> None:
         if not self.is_writer:
             return
-        scalars = {(f"{prefix}/{k}" if prefix else k): v for k, v in record.items() if k != "step"}
+        scalars = {(f"{prefix}/{k}" if prefix else k): v for k, v in record.items()
+                   if k != "step" and v is not None}
         self._writer.write_scalars(int(step), scalars)
         jsonl = jsonl or self._jsonl
         jsonl.write(json.dumps(dict(record)) + "\n")

@@ -156,28 +156,24 @@ class RunLock:
                      token=secrets.token_hex(8), command=self.command)
 
     def _write(self, lease: Lease) -> None:
-        """Writes the lease; locally through a rename, so no reader sees half of it."""
-        text = json.dumps(dataclasses.asdict(lease))
-        if not _is_local(self.model_dir):
-            self.path.write_text(text)
-            return
-        tmp = f"{self.path}.{lease.token}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, str(self.path))
+        """Writes the lease whole or not at all, on every store: the text goes to a temporary
+        name first, then `replace` puts it in place (a rename on a local disk; on an object
+        store a server-side copy, which creates the new object whole). Writing `run.lease`
+        in place would truncate it first, and a reader between the truncation and the write
+        would find an empty lease and take it for a dead run's."""
+        tmp = self.path.parent / f".{LEASE_FILE}.{lease.token}.tmp"  # not matched by the claims' glob
+        tmp.write_text(json.dumps(dataclasses.asdict(lease)))
+        tmp.replace(self.path)
 
     # -- claiming (see the module docstring) -------------------------------------------
     def _claim_path(self, token: str) -> epath.Path:
         return self.path.parent / f"{CLAIM_PREFIX}{token}"
 
     def _write_claim(self, claim: epath.Path, lease: Lease) -> None:
-        text = json.dumps(dataclasses.asdict(lease))
-        if not _is_local(self.model_dir):
-            claim.write_text(text)  # an object store shows an object whole or not at all
-            return
+        """A new object under a unique name, written as the lease is (whole or not at all)."""
         tmp = claim.parent / f".{claim.name}.tmp"  # not matched by the claims' glob
-        tmp.write_text(text)
-        os.replace(str(tmp), str(claim))
+        tmp.write_text(json.dumps(dataclasses.asdict(lease)))
+        tmp.replace(claim)
 
     def _other_live_claims(self, mine: epath.Path) -> list[epath.Path]:
         """Other claims, less abandoned ones (older than stale_s), which are deleted."""

@@ -282,11 +282,7 @@ class Trainer:
         self.batch_shapes = dict(batch_shapes)
         global_batch = next(iter(self.batch_shapes.values())).shape[0]
         dp = partitioning.data_parallel_size(mesh, self.rules)
-        if global_batch % (dp * max(num_microbatches, 1)):
-            raise ValueError(
-                f"global batch {global_batch} must be divisible by data-parallel size {dp} x "
-                f"num_microbatches {num_microbatches}"
-            )
+        partitioning.check_batch_split(global_batch, dp, num_microbatches)  # as flanjax.plan
         self._init_batch = dp
 
         # An abstract key: a concrete one would be placed on the mesh's devices, which

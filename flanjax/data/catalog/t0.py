@@ -105,7 +105,15 @@ def _prompts(name: str, stem: str) -> t0_facts.Prompts:
         own = load_templates(stem)
         return t0_facts.Prompts(own, None, len(own))
     prompt_sources.record(COLLECTION, prompt_sources.PROMPTSOURCE, path)
-    return t0_facts.select(name, _source_templates(path), path)
+    try:
+        return t0_facts.select(name, _source_templates(path), path)
+    except prompt_sources.PromptSourceError as e:
+        # One malformed file fails the runs that use this entry (naming file, line and
+        # column), not every command: registered with flanjax's own prompts as stand-ins
+        # that nothing renders (`prompt_sources.check_not_broken`).
+        prompt_sources.mark_broken(name, e)
+        own = load_templates(stem)
+        return t0_facts.Prompts(own, None, len(own))
 
 
 # ------------------------------------------------------------------------ preprocessors

@@ -240,7 +240,14 @@ def load_promptsource_yaml(path: str | os.PathLike[str]) -> list[PromptsourceTem
     except FileNotFoundError:
         raise FileNotFoundError(f"promptsource templates file not found: {path}") from None
     except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid promptsource YAML: {e}") from e
+        from flanjax.data.templates import sources  # pylint: disable=g-import-not-at-top
+
+        # PyYAML's message spans lines (context, problem, marks): one line, line:column first.
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        what = "; ".join(str(x) for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x)
+        raise sources.PromptSourceError(
+            f"{path}{where}: not valid promptsource YAML: {what or str(e).splitlines()[0]}") from None
     if not isinstance(data, dict) or not isinstance(data.get("templates"), dict):
         raise ValueError(f"{path}: expected a mapping with a 'templates:' mapping.")
     templates = []

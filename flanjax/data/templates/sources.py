@@ -53,6 +53,24 @@ class PromptSourceError(ValueError):
     """A prompt source file is missing or not in the shape of the original."""
 
 
+# Catalog entries whose prompt source did not load: entry name -> the error. The entry is
+# still registered (its task names exist), so that one broken file fails only the runs
+# that use it (`check_not_broken`), not every command at import.
+_BROKEN: dict[str, PromptSourceError] = {}
+
+
+def mark_broken(entry: str, error: PromptSourceError) -> None:
+    _BROKEN[entry] = error
+
+
+def check_not_broken(entry: str, used_by: str = "") -> None:
+    """Raises the entry's prompt-source error (naming file, line and column) if it has one."""
+    error = _BROKEN.get(entry)
+    if error is not None:
+        raise PromptSourceError(f"{used_by + ' needs ' if used_by else ''}{entry}, whose prompts did "
+                                f"not load: {error}")
+
+
 def file_sha256(path: str) -> str:
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
