@@ -9,6 +9,7 @@ statistics (`--to_t5x`).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 
@@ -49,7 +50,8 @@ def _saved_opt_state(path: str, step: int | None) -> tuple[Any, str]:
 
     if os.path.isdir(os.path.join(path, checkpoints.CHECKPOINTS_SUBDIR)):
         where = os.path.join(path, checkpoints.CHECKPOINTS_SUBDIR, str(checkpoints.resolve_step(path, step)), "default")
-        with ocp.PyTreeCheckpointer() as reader:
+        with ocp.PyTreeCheckpointer() as reader, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sharding info not provided")  # host arrays wanted
             state = reader.restore(where).get("opt_state")
     elif os.path.isdir(os.path.join(path, checkpoints.OPT_DIR)):
         where = os.path.join(path, checkpoints.OPT_DIR)
