@@ -84,7 +84,7 @@ def to_t5x(source: str, out: str, *, step: int | None) -> None:
     opt_state, why = _saved_opt_state(path, step)
     if opt_state is not None:
         try:
-            param_states, notes = t5x_state.to_t5x(opt_state, config, params)
+            param_states, notes = t5x_state.to_t5x(opt_state, config)
             _say(notes, "optimizer state")
         except t5x_state.OptimizerStateMismatch as e:
             why = str(e)

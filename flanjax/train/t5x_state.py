@@ -184,7 +184,7 @@ def from_t5x(state: T5XAdafactorState, config: T5Config) -> tuple[AdafactorState
     return out._replace(count=np.asarray(state.step, np.int32)), notes
 
 
-def to_t5x(opt_state: Any, config: T5Config, params: Any) -> tuple[dict[str, Any], list[str]]:
+def to_t5x(opt_state: Any, config: T5Config) -> tuple[dict[str, Any], list[str]]:
     """A flanjax run's `AdafactorState` (or its saved dict) -> T5X `param_states` (the
     t5/network.py tree of {v_row, v_col, v, m}, in the shapes T5X's Adafactor with its
     defaults keeps; momentum only when the run has it), and the notes of what was recomputed."""
