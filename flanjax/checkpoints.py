@@ -12,6 +12,8 @@ temporary folders are removed when the next run opens the manager.
 Converted checkpoints (`python -m flanjax.convert --from_hf`):
     DIR/flanjax_config.json + DIR/checkpoint/ (orbax, `{"params": ...}`)
     DIR/flanjax_step.json {"step": N}: the step the weights reached, when known
+    DIR/optimizer/ (orbax, optional): the `AdafactorState` fields as a dict, when the source
+    had one (`--from_t5x`); `flanjax.train.initial` restores it when it is the run's optimizer's
 
 Hugging Face directories (`save_pretrained`, safetensors) are read through
 `flanjax.convert.hf`.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from typing import Any, Optional
 
@@ -43,12 +46,14 @@ from flanjax.model import T5Config, abstract_params
 CONFIG_FILE = "flanjax_config.json"
 PARAMS_DIR = "checkpoint"
 STEP_FILE = "flanjax_step.json"
+OPT_DIR = "optimizer"
 
 
-def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str, *, step: int | None = None) -> str:
-    """Writes `out_dir/flanjax_config.json` and `out_dir/checkpoint` ({"params": ...}), and
-    `out_dir/flanjax_step.json` when the step the weights were trained to is known."""
-
+def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str, *, step: int | None = None,
+                            opt_state: Any = None) -> str:
+    """Writes `out_dir/flanjax_config.json` and `out_dir/checkpoint` ({"params": ...}),
+    `out_dir/flanjax_step.json` when the step the weights were trained to is known, and
+    `out_dir/optimizer` when `opt_state` (an `AdafactorState`) is given."""
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, CONFIG_FILE), "w") as f:
@@ -60,8 +65,12 @@ def save_flanjax_checkpoint(config: T5Config, params: Any, out_dir: str, *, step
     elif os.path.exists(step_file):  # an earlier conversion's step is not this one's
         os.remove(step_file)
     tree = {"params": jax.tree_util.tree_map(np.asarray, params)}
+    if os.path.isdir(os.path.join(out_dir, OPT_DIR)):  # an earlier conversion's state is not this one's
+        shutil.rmtree(os.path.join(out_dir, OPT_DIR))
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(os.path.join(out_dir, PARAMS_DIR), tree, force=True)
+        if opt_state is not None:
+            checkpointer.save(os.path.join(out_dir, OPT_DIR), jax.tree_util.tree_map(np.asarray, opt_state._asdict()))
         checkpointer.wait_until_finished()
     return out_dir
 
@@ -74,7 +83,6 @@ def converted_step(path: str) -> int | None:
 
 def load_flanjax_checkpoint(path: str) -> tuple[T5Config, Any]:
     """Reads what `save_flanjax_checkpoint` wrote: (config, params as host arrays)."""
-
     path = os.path.abspath(path)
     config_file = os.path.join(path, CONFIG_FILE)
     if not os.path.exists(config_file):
@@ -358,7 +366,6 @@ def load_model(
     sharded on it (`mesh.param_shardings(config)`), restored shard by shard for the orbax
     formats (see the module docstring). None: host numpy arrays, as before.
     """
-
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(path):
         raise CheckpointNotFoundError(f"Checkpoint directory {path!r} does not exist.")
@@ -374,7 +381,6 @@ def load_model(
             config, params = _load_converted_sharded(path, mesh)
         return config.replace(**config_overrides), params
     if _is_hf_dir(path):
-
         config, params = load_hf_t5(path, **config_overrides)
         if mesh is not None:  # no sharded format to read from: host arrays, then placed
             params = mesh.place_params(config, params)
@@ -420,7 +426,6 @@ def _load_training_run(
 
     `step`: None or 'latest', 'best' (KEEP_BEST's), or a number (`resolve_step`).
     """
-
     run_dir = os.path.join(path, CHECKPOINTS_SUBDIR)
     config_file = os.path.join(path, CONFIG_FILE)
     if not (os.path.isdir(run_dir) and os.path.exists(config_file)):
@@ -463,7 +468,6 @@ class _NoParamsTree(ValueError):
 
 def _stored_params(directory: str) -> Any:
     """The `params` subtree of an orbax PyTree checkpoint's metadata (shapes, dtypes)."""
-
     with ocp.PyTreeCheckpointer() as checkpointer:
         meta = checkpointer.metadata(directory)
     tree = getattr(meta, "item_metadata", meta)  # StepMetadata -> TreeMetadata -> dict
@@ -480,7 +484,6 @@ def _sharded_target(directory: str, config: T5Config, mesh: Any, *, stored_dtype
     without a target); else the config's parameter dtype (a converted checkpoint, read
     today into `abstract_params(config)`).
     """
-
     stored = _stored_params(directory)
     try:
         check_params_match(config, stored)  # leaves have .shape: the same checks, no data read
@@ -502,7 +505,6 @@ def _sharded_target(directory: str, config: T5Config, mesh: Any, *, stored_dtype
 
 def _load_converted_sharded(path: str, mesh: Any) -> tuple[T5Config, Any]:
     """A `flanjax.convert` directory restored into `mesh`'s shardings (the trainer's reader)."""
-
     config = _read_config(os.path.join(path, CONFIG_FILE))
     target = _sharded_target(os.path.join(path, PARAMS_DIR), config, mesh, stored_dtypes=False)
     return config, load_initial_params(path, config, target)

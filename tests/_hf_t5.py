@@ -18,6 +18,11 @@ HF_VARIANTS = {
         vocab_size=96, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4,
         feed_forward_proj="gated-gelu", tie_word_embeddings=False,
     ),
+    # Dimensions that reach Adafactor's factoring threshold (128): 2 heads x 64 = 128.
+    "adafactor_128": dict(
+        vocab_size=256, d_model=128, d_kv=64, d_ff=96, num_layers=1, num_heads=2,
+        feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+    ),
     # Unequal depths, 3 heads, d_kv unrelated to d_model / heads, few buckets.
     "odd_shapes": dict(
         vocab_size=80, d_model=24, d_kv=5, d_ff=40, num_layers=3, num_decoder_layers=1,

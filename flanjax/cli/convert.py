@@ -11,8 +11,10 @@ directory with the run's SentencePiece tokenizer, which `transformers` loads. --
 new, empty, or an earlier output of the same kind: it is never written into a training run.
 --from_t5x reads a T5X checkpoint (a MODEL_DIR's latest checkpoint_N, or --step N, a
 checkpoint_N folder or its msgpack file; local or gs://) into a converted checkpoint that
-records T5X's step; --to_t5x writes --out/checkpoint_{step} that T5X restores, and
---out/model.gin with the network.T5Config bindings (flanjax.convert.t5x says how).
+records T5X's step and keeps its Adafactor state (--out/optimizer, which fine-tuning
+restores); --to_t5x writes --out/checkpoint_{step} that T5X restores, with the run's
+Adafactor state, and --out/model.gin with the network.T5Config bindings
+(flanjax.convert.t5x and flanjax.train.t5x_state say how).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def check_out_dir(out: str, kind: str) -> None:
     if not names:
         return
     if kind == "converted":
-        allowed = {"flanjax_config.json", "checkpoint", "spiece.model", "vocab.json", "flanjax_step.json"}
+        allowed = {"flanjax_config.json", "checkpoint", "spiece.model", "vocab.json", "flanjax_step.json", "optimizer"}
     elif kind == "t5x":
         allowed = {n for n in names if re.fullmatch(r"checkpoint_\d+", n)} | {"model.gin"}
     else:

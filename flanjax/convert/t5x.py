@@ -30,11 +30,12 @@ kernel, depth from the layer count, the MLP from `wi` (`('relu',)`) or `wi_0`/`w
 run's `config.gin` sits beside the checkpoint folders, its `mlp_activations` is checked.
 
 Written (`--to_t5x`): the `t5x/examples/t5/network.py` layout, parameters in TensorStore,
-`state.step`, and Adafactor's initial state in the shapes T5X's `Adafactor.init_param_state`
-gives them (factored second moments for matrices whose two largest dimensions reach 128,
-`min_dim_size_to_factor`; no momentum, `beta1=None` as in T5 1.1's gin). T5X restores it
-into a `t5x.examples.t5.network.Transformer` with Adafactor; its optimizer statistics start
-from zero, as a freshly initialised T5X optimizer's do.
+`state.step`, and Adafactor's state in the shapes T5X's `Adafactor.init_param_state` gives
+them (factored second moments for matrices whose two largest dimensions reach 128,
+`min_dim_size_to_factor`; no momentum, `beta1=None` as in T5 1.1's gin): the run's own
+statistics (`flanjax.train.t5x_state.to_t5x`), or zeros, as a freshly initialised T5X
+optimizer's, when the source has none. T5X restores it into a
+`t5x.examples.t5.network.Transformer` with Adafactor.
 """
 
 from __future__ import annotations
@@ -344,12 +345,17 @@ def to_t5x_target(config: T5Config, params: Any) -> dict[str, Any]:
     return target
 
 
-def save_t5x(config: T5Config, params: Any, model_dir: str, *, step: int) -> str:
-    """Writes MODEL_DIR/checkpoint_{step} that T5X restores; returns that folder."""
+def save_t5x(config: T5Config, params: Any, model_dir: str, *, step: int,
+             param_states: dict[str, Any] | None = None) -> str:
+    """Writes MODEL_DIR/checkpoint_{step} that T5X restores; returns that folder.
+
+    `param_states`: T5X's Adafactor slots per parameter (`flanjax.train.t5x_state.to_t5x`);
+    None: T5X's initial (zero) statistics."""
     target = to_t5x_target(config, params)
-    param_states: dict[str, Any] = {}
-    for path, array in _flatten(target).items():
-        _set(param_states, path, initial_adafactor_slots(tuple(array.shape)))
+    if param_states is None:
+        param_states = {}
+        for path, array in _flatten(target).items():
+            _set(param_states, path, initial_adafactor_slots(tuple(array.shape)))
     state = {"step": np.asarray(step, np.int32), "param_states": param_states}
 
     def in_tensorstore(key: Path) -> bool:
