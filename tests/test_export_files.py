@@ -13,6 +13,7 @@ import tensorflow as tf
 
 pytest.importorskip("apache_beam")
 
+from _train_helpers import HANG_GUARD_S  # noqa: E402
 from flanjax.cli import runner  # noqa: E402
 from flanjax.data import export_files  # noqa: E402
 from flanjax.data import instruction_files, mixtures, sources  # noqa: E402
@@ -192,7 +193,7 @@ def test_command_in_another_process_writes_the_same_bytes(tmp_path):
         [sys.executable, "-m", "flanjax.data.export", "demo_reviews_zs", "--out", str(tmp_path / "there"),
          "--num_examples", "6", "--num_shards", "2", "--seed", "3"],
         cwd=REPO, env=dict(os.environ, PYTHONHASHSEED="random"), capture_output=True, text=True,
-        timeout=300)
+        timeout=HANG_GUARD_S)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "6 examples of demo_reviews_zs" in proc.stdout
     names = sorted(os.listdir(tmp_path / "here"))

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from _train_helpers import REPO
+from _train_helpers import HANG_GUARD_S, REPO
 from flanjax.data import instruction_files as files_lib
 from flanjax.data import mixtures
 from flanjax.data import tasks as tasks_lib
@@ -111,7 +111,7 @@ def _train(tmp_path, setting, mixture, steps=2):
          f"--gin.MODEL_DIR={tmp_path / 'run'}", f"--gin.TRAIN_STEPS={steps}", "--gin.BATCH_SIZE=4",
          "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}", "--gin.EVAL_PERIOD=0",
          f"--gin.MIXTURE_OR_TASK_NAME={mixture}", f"--gin.INSTRUCTION_FILES={setting}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
 
 
 def test_train_on_files_through_the_entry_point(tmp_path):
