@@ -26,30 +26,7 @@ from flanjax.model import T5Config, init_params
 MAX_EXAMPLES = 6
 LENGTHS = {"inputs": 512, "targets": 64}
 
-BBH_PROMPT = """-----
-Decide whether the walk returns to the start.
-
-Q: Take 1 step. Take 1 step back.
-Options:
-- Yes
-- No
-A: Let's think step by step.
-One step forward, one back. So the answer is Yes.
-
-Q: Take 2 steps.
-Options:
-- Yes
-- No
-A: Let's think step by step.
-We end 2 steps away. So the answer is No.
-
-Q: Turn around. Take 3 steps.
-Options:
-- Yes
-- No
-A: Let's think step by step.
-We end 3 steps away. So the answer is No.
-"""
+from _bbh import BBH_PROMPT  # noqa: E402
 
 
 def _fixed_outputs(examples, task_name: str) -> list[str]:
