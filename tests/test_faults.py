@@ -247,9 +247,10 @@ def test_sigterm_during_a_blocking_start_up_call_raises_143():
     from flanjax.train import interrupt
 
     previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    said, release = [], threading.Event()
+    said, ran_in, release = [], [], threading.Event()
 
     def blocked():
+        ran_in.append(threading.current_thread())  # not the main thread, where handlers run
         os.kill(os.getpid(), signal.SIGTERM)
         release.wait(600)  # released below; a hang guard only
 
@@ -261,6 +262,7 @@ def test_sigterm_during_a_blocking_start_up_call_raises_143():
     finally:
         release.set()
         startup.close()
+    assert ran_in and ran_in[0] is not threading.main_thread()
     assert e.value.exit_status == 143 and e.value.signal_name == "SIGTERM"
     assert str(e.value).startswith("SIGTERM during start-up (compiling the train step): stopped")
     assert said == ["[train] start-up: compiling the train step"]
