@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import gin
@@ -197,6 +198,76 @@ def test_sigint_saves_and_exits_75_then_corrupt_latest_falls_back(trained, tmp_p
     steps = [json.loads(l)["step"] for l in open(os.path.join(model_dir, "train_metrics.jsonl"))]
     assert len(steps) == len(set(steps)), steps  # the replayed steps 5.. are not there twice
     assert steps == sorted(steps) and steps[-1] == latest + 2, steps
+
+
+def test_sigint_while_the_first_batch_blocks_stops_at_once(tmp_path):
+    """Ctrl-C while the main thread waits inside tf.data for the first batch (a generator
+    that never yields, `_blocked_first_batch.py`): exit 130 at once, the start-up phase named,
+    the run lease released, nothing saved (issue 23, item 4)."""
+    from _blocked_first_batch import BLOCKED_LINE
+    from flanjax.data.bundled import ensure_prepared
+
+    ensure_prepared()
+    model_dir = tmp_path / "run"
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([REPO, os.path.join(REPO, "tests"), env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, "tests", "_blocked_first_batch.py"), *TINY,
+                             f"--gin.MODEL_DIR={model_dir}", "--gin.TRAIN_STEPS=4"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    guard = threading.Timer(600, proc.kill)  # a hang guard only: the run stops at once
+    guard.start()
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith(BLOCKED_LINE):
+                assert (model_dir / "run.lease").exists()  # held while starting
+                proc.send_signal(signal.SIGINT)
+                break
+        out = "".join(lines) + proc.communicate()[0]
+    finally:
+        guard.cancel()
+        proc.kill()
+    assert proc.returncode == 130, out[-3000:]
+    phases = [l for l in out.splitlines() if l.startswith("[train] start-up: ")]
+    assert phases[:2] == ["[train] start-up: building the input pipeline of demo",
+                          "[train] start-up: initialising the model"], out[-3000:]
+    assert phases[-1] == "[train] start-up: reading the first batch", out[-3000:]
+    assert out.strip().splitlines()[-1] == (
+        "error: SIGINT during start-up (reading the first batch): stopped before the first step, "
+        "nothing was saved; rerun the same command to start again"), out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
+    assert not (model_dir / "run.lease").exists()
+    assert not (model_dir / "checkpoints").exists() or not os.listdir(model_dir / "checkpoints")
+
+
+def test_sigterm_during_a_blocking_start_up_call_raises_143():
+    """`Startup.wait` runs the call in a worker while the main thread waits where the SIGTERM
+    handler runs: StartupInterrupted (exit 143) at once, the previous handlers back after."""
+    from flanjax.train import interrupt
+
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    said, ran_in, release = [], [], threading.Event()
+
+    def blocked():
+        ran_in.append(threading.current_thread())  # not the main thread, where handlers run
+        os.kill(os.getpid(), signal.SIGTERM)
+        release.wait(600)  # released below; a hang guard only
+
+    startup = interrupt.Startup(log=said.append)
+    try:
+        startup.say("compiling the train step")
+        with pytest.raises(interrupt.StartupInterrupted) as e:
+            startup.wait(blocked)
+    finally:
+        release.set()
+        startup.close()
+    assert ran_in and ran_in[0] is not threading.main_thread()
+    assert e.value.exit_status == 143 and e.value.signal_name == "SIGTERM"
+    assert str(e.value).startswith("SIGTERM during start-up (compiling the train step): stopped")
+    assert said == ["[train] start-up: compiling the train step"]
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == previous
+    assert startup.wait(lambda x: x + 1, 1) == 2  # closed: a direct call
 
 
 def test_export_a_run_to_hf_with_its_tokenizer(trained, tmp_path):

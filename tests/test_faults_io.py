@@ -127,6 +127,71 @@ def test_unreachable_default_vocabulary_is_one_line(converted, tmp_path, capsys,
     assert "FLANJAX_VOCAB" in line and "'bundled'" in line
 
 
+# A Super-NaturalInstructions task file shaped like allenai/natural-instructions' tasks/*.json.
+SNI_TASK = {"Definition": ["Repeat the word."], "Positive Examples": [{"input": "a", "output": "a"}],
+            "Negative Examples": [], "Categories": ["Text Copying"],
+            "Instances": [{"id": "task001-0", "input": "apple", "output": ["apple"]}]}
+
+
+def test_truncated_sni_task_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    """Read inside tf.data (seqio's generator): one line, exit 2, not a wrapped traceback."""
+    path = tmp_path / "task001_copy.json"
+    path.write_text(json.dumps(SNI_TASK)[:60])  # cut mid-file, as an interrupted download
+    monkeypatch.setenv("FLANJAX_SNI_DIR", str(tmp_path))
+    code, _, err = _call(capsys, "flanjax.cli.inspect_data",
+                         ["niv2_zs", "--num_examples", "1", "--lengths", "inputs=64,targets=8"])
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    assert line.startswith(f"error: {path}: not valid JSON (") and "line 1 column" in line, line
+
+
+def test_sni_task_without_instances_stops_training_in_one_line(tmp_path, capsys, monkeypatch):
+    """Through the train command: one line naming the file and key; the lease is released."""
+    (tmp_path / "sni").mkdir()
+    path = tmp_path / "sni" / "task002_no_instances.json"
+    path.write_text(json.dumps({k: v for k, v in SNI_TASK.items() if k != "Instances"}))
+    monkeypatch.setenv("FLANJAX_SNI_DIR", str(tmp_path / "sni"))
+    model_dir = tmp_path / "run"
+    code, _, err = _call(capsys, "flanjax.cli.train", [
+        "--gin_file=runs/demo.gin", f"--gin.MODEL_DIR={model_dir}", "--gin.TRAIN_STEPS=2",
+        "--gin.MIXTURE_OR_TASK_NAME='niv2_zs'", "--gin.BATCH_SIZE=2",
+        "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}"])
+    assert code == EXIT_USAGE
+    assert _one_line(err) == f"error: {path}: required key 'Instances' is missing."
+    assert not (model_dir / "run.lease").exists()
+
+
+def test_template_the_sandbox_refuses_is_one_line(tmp_path, capsys):
+    """A promptsource template reaching for Python internals renders inside tf.data: one
+    line naming the template and its file (it was 111 lines through inspect)."""
+    import dataclasses
+
+    import flanjax.data.mixtures  # noqa: F401  (registers the catalog)
+    from flanjax.data import tasks as tasks_lib
+    from flanjax.data.bundled import ensure_prepared
+    from flanjax.data.catalog import registry
+    from flanjax.data.templates import load_promptsource_yaml
+
+    ensure_prepared()
+    path = tmp_path / "templates.yaml"
+    # promptsource's templates.yaml layout (`!Template` entries under `templates:`).
+    path.write_text("dataset: reviews\ntemplates:\n  a1: !Template\n    id: a1\n"
+                    "    jinja: '{{ text.__class__.__mro__ }} ||| {{ answer }}'\n"
+                    "    metadata: !TemplateMetadata\n      original_task: true\n"
+                    "    name: peek inside\n    reference: ''\n")
+    name = "demo_reviews_sandboxed"
+    if name not in [e.name for e in registry.all_entries()]:
+        entry = dataclasses.replace(registry.get_entry("demo_reviews"), name=name,
+                                    templates=tuple(load_promptsource_yaml(str(path))))
+        tasks_lib.register_entry_tasks(registry.register_entry(entry))
+    code, _, err = _call(capsys, "flanjax.cli.inspect_data",
+                         [f"{name}_zs", "--num_examples", "1", "--lengths", "inputs=64,targets=8"])
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    assert line.startswith(f"error: promptsource template 'peek inside' (from {path}): rendering "
+                           "refused by Jinja's sandbox (access to attribute '__class__'"), line
+
+
 # ------------------------------------------------------------- 3: outputs before the work
 def test_eval_output_dir_that_is_a_file_is_refused_before_scoring(converted, tmp_path, capsys):
     blocker = tmp_path / "taken"

@@ -154,7 +154,7 @@ def test_errors_name_file_and_key(tmp_path):
         sni.load_task(tmp_path / "task404_none.json")
     no_instances = {k: v for k, v in TASK.items() if k != "Instances"}
     path = _write(tmp_path, "task998_broken", no_instances)
-    with pytest.raises(KeyError, match="task998_broken.json.*Instances"):
+    with pytest.raises(sni.SNIError, match="task998_broken.json.*Instances"):
         sni.load_task(path)
     bad = tmp_path / "task997_bad.json"
     bad.write_text("{not json", encoding="utf-8")

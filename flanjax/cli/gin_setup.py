@@ -186,7 +186,7 @@ def register_configurables(*groups: str) -> None:
             gin.external_configurable(optimizers.make_optimizer, "make_optimizer",
                                       module="flanjax.train.optimizers")
             gin.external_configurable(loop.train, "train", module="flanjax.train.loop",
-                                      denylist=["host_batches", "eval_host_batches", "periodic_eval",
+                                      denylist=["host_batches", "eval_host_batches", "periodic_eval", "startup",
                                                 "keep_best"])
             # The held-out evaluator the train command hands the loop (training never
             # imports evaluation; the command does).

@@ -154,7 +154,9 @@ def call(module: str, argv: Optional[Sequence[str]] = None, *, debug: Optional[b
 
 # Bad-input errors that data code raises inside tf.data (a generator or `py_function`),
 # which reach the command wrapped in a TensorFlow error with the Python traceback inside.
-_WRAPPED_BAD_INPUT = ("BadRowError",)
+# (instruction_files.BadRowError, sni.SNIError and its SNIFileNotFoundError,
+# promptsource.TemplateRenderError; matched by name: the traceback text is all there is.)
+_WRAPPED_BAD_INPUT = ("BadRowError", "SNIError", "SNIFileNotFoundError", "TemplateRenderError")
 
 
 def wrapped_bad_input(error: BaseException) -> Optional[str]:

@@ -23,13 +23,16 @@ JAX_NUM_PROCESSES, JAX_PROCESS_ID) where there is no auto-detection, e.g. GPU ho
 One run per MODEL_DIR: a second one refuses while the first holds MODEL_DIR/run.lease
 (refreshed while it lives; a stale lease of a dead run is taken over with a warning).
 Nothing in MODEL_DIR changes until the configuration, data and restore are validated; a
-misspelled or ill-typed macro is an error before any work. Ctrl-C or SIGTERM saves at the
-next step boundary and stops (a second Ctrl-C stops at once). RESUME_FROM_LAST_GOOD=True
+misspelled or ill-typed macro is an error before any work. Start-up says each phase
+(input pipeline, model, first batch, compilation) as it begins; Ctrl-C or SIGTERM there
+stops at once (exit 130 / 143, nothing saved). From the first step on, they save at the
+next step boundary and stop (a second Ctrl-C stops at once). RESUME_FROM_LAST_GOOD=True
 resumes from the newest readable checkpoint when the latest one is corrupt.
 
 Exit status (for schedulers): 0 done; 75 interrupted by SIGTERM/SIGINT after saving (rerun
 the same command to resume); 74 a checkpoint could not be written (disk full; the last good
-step is intact: free space, rerun); 1 non-finite loss (or a bug); 2 bad input (nothing was run).
+step is intact: free space, rerun); 1 non-finite loss (or a bug); 2 bad input (nothing was run);
+130 / 143 SIGINT / SIGTERM during start-up (nothing was saved).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import gin  # pylint: disable=g-import-not-at-top
     import jax  # pylint: disable=g-import-not-at-top
 
-    from flanjax.train import loop, recovery, run_lock  # pylint: disable=g-import-not-at-top
+    from flanjax.train import interrupt, loop, recovery, run_lock  # pylint: disable=g-import-not-at-top
 
     gin_setup.register_configurables("train")
     gin_setup.parse_gin(args.gin_file, bindings, args.gin_search_paths)
@@ -72,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     lock = run_lock.RunLock(model_dir, command="python -m flanjax.train") if writer else None
     if lock is not None:
         lock.acquire()  # RunLockError: one line naming the holder, exit 2
+    # Until the first step, SIGINT/SIGTERM stop at once (exit 130/143) and the `finally`
+    # below releases the lease; each start-up phase is said as it begins.
+    startup = interrupt.Startup(log=(lambda m: print(m, flush=True)) if writer else (lambda m: None))
 
     def on_validated() -> None:  # config.gin only once the run is known to be good
         if writer:
@@ -83,12 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         held_out = held_out_arguments()
         result = gin.get_configurable("train")(
             resume_from_last_good=values.get("RESUME_FROM_LAST_GOOD") is True, on_validated=on_validated,
-            **held_out,
+            startup=startup, **held_out,
         )
     except loop.NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return runner.EXIT_FAILED
     finally:
+        startup.close()
         if lock is not None:
             lock.release()
     if result.status == "already done":

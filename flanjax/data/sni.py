@@ -47,6 +47,21 @@ from flanjax.data.templates.base import Rendered
 REQUIRED_KEYS = ("Definition", "Positive Examples", "Instances")
 
 
+class SNIError(ValueError):
+    """Super-NaturalInstructions input that cannot be read (a task file, a split file, the
+    SNI_DIR setting); the message names the file and the key.
+
+    seqio reads task files inside tf.data (`Dataset.from_generator`), so the error reaches a
+    command wrapped in a TensorFlow error; `flanjax.cli.runner` finds it there by this class
+    name and reports this one line (exit 2) for every command that reads SNI: train, eval,
+    `python -m flanjax.data.inspect`.
+    """
+
+
+class SNIFileNotFoundError(SNIError, FileNotFoundError):
+    """A task directory, task file or split file that is not there."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SNITask:
     """One Super-NaturalInstructions task file."""
@@ -73,7 +88,7 @@ def _as_strings(value: Any, path: str, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{path}: {key!r} must be a list of strings.")
+        raise SNIError(f"{path}: {key!r} must be a list of strings.")
     return tuple(value)
 
 
@@ -81,11 +96,11 @@ def _demonstrations(value: Any, path: str, key: str) -> list[dict[str, str]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ValueError(f"{path}: {key!r} must be a list of examples.")
+        raise SNIError(f"{path}: {key!r} must be a list of examples.")
     out = []
     for i, demo in enumerate(value):
         if not isinstance(demo, dict) or "input" not in demo or "output" not in demo:
-            raise ValueError(f"{path}: {key!r}[{i}] needs 'input' and 'output'.")
+            raise SNIError(f"{path}: {key!r}[{i}] needs 'input' and 'output'.")
         out.append(
             {
                 "input": str(demo["input"]),
@@ -98,14 +113,16 @@ def _demonstrations(value: Any, path: str, key: str) -> list[dict[str, str]]:
 
 def _instances(value: Any, path: str) -> list[dict[str, Any]]:
     if not isinstance(value, list):
-        raise ValueError(f"{path}: 'Instances' must be a list.")
+        raise SNIError(f"{path}: 'Instances' must be a list.")
     out = []
     for i, instance in enumerate(value):
         for key in ("input", "output"):
             if not isinstance(instance, dict) or key not in instance:
-                raise ValueError(f"{path}: 'Instances'[{i}] has no {key!r} key.")
+                raise SNIError(f"{path}: 'Instances'[{i}] has no {key!r} key.")
         outputs = instance["output"]
         outputs = [outputs] if isinstance(outputs, str) else [str(o) for o in outputs]
+        if not outputs:
+            raise SNIError(f"{path}: 'Instances'[{i}] has an empty 'output' list.")
         instance_id = str(instance.get("id", f"{os.path.basename(path)}-{i}"))
         out.append({"id": instance_id, "input": str(instance["input"]), "output": outputs})
     return out
@@ -118,14 +135,17 @@ def load_task(path: str | os.PathLike[str]) -> SNITask:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise FileNotFoundError(f"Super-NaturalInstructions task file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e}).") from e
+        raise SNIFileNotFoundError(f"Super-NaturalInstructions task file not found: {path}") from None
+    except json.JSONDecodeError as e:  # a truncated or hand-edited file
+        raise SNIError(f"{path}: not valid JSON ({e}).") from e
+    except UnicodeDecodeError as e:
+        raise SNIError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); the released "
+                       "task files are UTF-8.") from e
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object at the top level.")
+        raise SNIError(f"{path}: expected a JSON object at the top level.")
     for key in REQUIRED_KEYS:
         if key not in data:
-            raise KeyError(f"{path}: required key {key!r} is missing.")
+            raise SNIError(f"{path}: required key {key!r} is missing.")
     definition = data["Definition"]
     # The released files hold a one-string list; several strings are joined by a newline.
     definition = "\n".join(_as_strings(definition, path, "Definition"))
@@ -263,7 +283,7 @@ def load_split(split_file: str | os.PathLike[str]) -> list[str]:
         with open(split_file, encoding="utf-8") as f:
             return [line.strip() for line in f if line.strip()]
     except FileNotFoundError:
-        raise FileNotFoundError(
+        raise SNIFileNotFoundError(
             f"Super-NaturalInstructions split file not found: {split_file}"
         ) from None
 
@@ -274,14 +294,14 @@ def task_files(
     """Task files of `directory` (sorted), or those the split file names (in its order)."""
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Super-NaturalInstructions task directory not found: {directory}")
+        raise SNIFileNotFoundError(f"Super-NaturalInstructions task directory not found: {directory}")
     if split_file is None:
         names = sorted(f[:-5] for f in os.listdir(directory) if f.endswith(".json"))
     else:
         names = load_split(split_file)
         missing = [n for n in names if not os.path.isfile(os.path.join(directory, n + ".json"))]
         if missing:
-            raise FileNotFoundError(
+            raise SNIFileNotFoundError(
                 f"{os.fspath(split_file)} names {len(missing)} task(s) not in {directory}: "
                 f"{missing[:20]}{' ...' if len(missing) > 20 else ''}"
             )
@@ -348,7 +368,7 @@ def repository_layout(path: str) -> tuple[str, str]:
         return os.path.join(path, "tasks"), path
     if os.path.isdir(path):
         return path, os.path.dirname(os.path.abspath(path))
-    raise FileNotFoundError(
+    raise SNIFileNotFoundError(
         f"{path} is not a directory: {locations.describe('SNI_DIR')} must be a checkout of "
         "allenai/natural-instructions (with tasks/ and splits/) or its tasks/ directory."
     )
@@ -357,7 +377,7 @@ def repository_layout(path: str) -> tuple[str, str]:
 def split_file(root: str, relative: str) -> str:
     path = os.path.join(root, relative)
     if not os.path.isfile(path):
-        raise FileNotFoundError(
+        raise SNIFileNotFoundError(
             f"{path} not found: expected natural-instructions' {relative} beside tasks/ "
             f"(set {locations.describe('SNI_DIR')} to the repository)."
         )
@@ -367,14 +387,14 @@ def split_file(root: str, relative: str) -> str:
 def _sni_dir() -> str:
     path = locations.get("SNI_DIR")
     if not path:
-        raise ValueError(
+        raise SNIError(
             f"Super-NaturalInstructions tasks need {locations.describe('SNI_DIR')}: the directory "
             f"of SNI task JSON files (natural-instructions/tasks). Optionally "
             f"{locations.describe('SNI_SPLIT')} names the official "
             "splits/default/{train,test}_tasks.txt file."
         )
     if not tf.io.gfile.isdir(path):
-        raise FileNotFoundError(f"SNI_DIR={path!r} is not a directory.")
+        raise SNIFileNotFoundError(f"SNI_DIR={path!r} is not a directory.")
     return path
 
 

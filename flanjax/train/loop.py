@@ -113,6 +113,7 @@ def train(
     stop_after_steps: int | None = None,
     resume_from_last_good: bool = False,
     on_validated: Callable[[], None] | None = None,
+    startup: interrupt.Startup | None = None,
 ) -> TrainResult:
     """Trains `model_config` on a seqio mixture for `train_steps` steps; resumes if it can.
 
@@ -139,9 +140,13 @@ def train(
     optimizer state, a readable checkpoint, TRAIN_STEPS not below it) and the initial
     checkpoint are validated; then `on_validated()` runs (the command writes config.gin),
     flanjax_config.json and the vocabulary are written atomically, and training starts.
-    `resume_from_last_good`: see `flanjax.train.recovery`.
+    `resume_from_last_good`: see `flanjax.train.recovery`. `startup` (the train command's)
+    says each start-up phase and stops on SIGINT/SIGTERM until the first step
+    (`interrupt.Startup`); without it the phases are said and signals keep their handlers.
     """
     model_dir = os.path.abspath(model_dir)
+    say = (lambda m: print(m, flush=True)) if jax.process_index() == 0 else (lambda m: None)
+    startup = startup or interrupt.Startup(log=say, handle_signals=False)
     if keep_best and periodic_eval is None:
         raise ValueError(
             f"KEEP_BEST={keep_best!r} needs held-out scores: set EVAL_ON (and EVAL_PERIOD) or "
@@ -160,11 +165,13 @@ def train(
     ds = None
     host_batches_given = host_batches is not None
     if host_batches is None:
-        _check_vocab(model_config, mixture_or_task_name)
-        ds = input_pipeline.make_dataset(
-            mixture_or_task_name, task_feature_lengths, host_batch_size, split="train",
-            seed=seed, pack=pack, use_cached=use_cached,
-        )
+        def build():
+            _check_vocab(model_config, mixture_or_task_name)
+            return input_pipeline.make_dataset(mixture_or_task_name, task_feature_lengths, host_batch_size,
+                                               split="train", seed=seed, pack=pack, use_cached=use_cached)
+
+        startup.say(f"building the input pipeline of {mixture_or_task_name}")
+        ds = startup.wait(build)
         shapes = input_pipeline.batch_shapes(ds, batch_size)
     else:
         host_batches = iter(host_batches)
@@ -178,7 +185,6 @@ def train(
     tx = make_optimizer(schedule)
     loss_config = LossConfig(z_loss, label_smoothing, loss_normalizing_factor)
     trainer = Trainer(model_config, tx, schedule, mesh, rules, shapes, loss_config, num_microbatches)
-    say = (lambda m: print(m, flush=True)) if jax.process_index() == 0 else (lambda m: None)
     ckpt_dir = os.path.join(model_dir, ckpt_lib.CHECKPOINTS_SUBDIR)
     saved_steps = _saved_steps(ckpt_dir)
     latest = None
@@ -197,6 +203,7 @@ def train(
         if saved_steps[-1] == train_steps:
             say(f"[train] {model_dir} already holds step {train_steps} = TRAIN_STEPS: nothing to do")
             return TrainResult(step=train_steps, status="already done", last_metrics={})
+        startup.say(f"restoring the latest checkpoint of {ckpt_dir}")
         state, latest = recovery.restore_newest_readable(
             saved_steps, functools.partial(_restore_step, ckpt_dir, trainer.abstract_state), ckpt_dir,
             fall_back=resume_from_last_good, log=say, agree=_agree_across_processes,
@@ -208,6 +215,7 @@ def train(
         abstract = jax.tree.map(
             lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), trainer.abstract_state.params
         )
+        startup.say(f"loading the initial checkpoint {initial_checkpoint_path}")
         initial = initial_lib.load(initial_checkpoint_path, model_config, abstract, trainer.abstract_state)
         data_origin = (initial.step or 0) if initial_step is None else initial_step
         if data_origin >= train_steps:
@@ -226,14 +234,21 @@ def train(
                     f"[train] optimizer state not restored: {initial.why_no_opt_state}; Adafactor starts "
                     f"from zero statistics with its decay at step {data_origin}")
     else:
-        state = trainer.init_state(jax.random.key(seed))
+        startup.say("initialising the model")
+        state = startup.wait(trainer.init_state, jax.random.key(seed))
         origin = "random initialisation"
     start_step = int(jax.device_get(state.step))
     dropout_rng = jax.random.fold_in(jax.random.key(seed), 1)
 
+    skip = start_step - data_origin if ds is not None else 0  # resuming re-reads the stream up to here
     if ds is not None:
-        host_batches = input_pipeline.train_host_batches(ds, start_step - data_origin)
+        host_batches = input_pipeline.train_host_batches(ds, skip)
     batches = input_pipeline.global_batches(host_batches, trainer.batch_shardings, batch_size)
+    startup.say("reading the first batch" + (f" after skipping {skip} to resume at step {start_step}" if skip else ""))
+    first_batch = startup.wait(next, batches)
+    batches = _chain([first_batch], batches)
+    startup.say("compiling the train step")
+    startup.wait(trainer.compile_train_step, state, first_batch, dropout_rng)
 
     val_batches: list = []
     if eval_period:
@@ -244,7 +259,8 @@ def train(
                 mixture_or_task_name, task_feature_lengths, host_batch_size, split=eval_split,
                 seed=seed, shuffle=False, num_epochs=1, pack=pack, use_cached=use_cached,
             )
-            val_host = input_pipeline.first_batches(val_ds, eval_batches)
+            startup.say(f"reading {eval_batches} validation batches")
+            val_host = startup.wait(input_pipeline.first_batches, val_ds, eval_batches)
         val_batches = [input_pipeline.to_global(b, trainer.batch_shardings, batch_size) for b in val_host]
 
     # -- validated: now MODEL_DIR may change --------------------------------------------
@@ -264,8 +280,6 @@ def train(
         # With KEEP_BEST, rotation is done here (Checkpointer.rotate) so that it spares the best.
         max_to_keep=None if keep_best else keep_checkpoints,
     )
-    if start_step > data_origin and ds is not None:
-        say(f"[train] skipping {start_step - data_origin} batches of the input stream to resume at step {start_step}")
 
     lengths = {k: v.shape[1] for k, v in shapes.items()}
     in_len, tgt_len = lengths["encoder_input_tokens"], lengths["decoder_target_tokens"]
@@ -310,6 +324,7 @@ def train(
         if keep_best:
             checkpointer.rotate(keep_checkpoints, best.protected())
 
+    startup.close()  # from here on, SIGINT/SIGTERM save at the next step boundary
     watcher = interrupt.StopWatcher(log=say, process_count=jax.process_count())
     window: list = []
     last_record: dict = {}

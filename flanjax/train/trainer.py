@@ -384,6 +384,12 @@ class Trainer:
         with self.context():
             return self._train_step(state, batch, rng)
 
+    def compile_train_step(self, state: TrainState, batch: Batch, rng: Array) -> None:
+        """Compiles the train step for these arguments: the first `train_step` call with them
+        then finds it in jit's cache and only runs."""
+        with self.context():
+            self._train_step.lower(state, batch, rng).compile()
+
     def lower_train_step(self) -> Any:
         """The train step lowered for the abstract state, batch and key (AOT compilation)."""
         key = jax.eval_shape(lambda: jax.random.key(0))

@@ -80,6 +80,23 @@ _ENV.filters["choice"] = _choice
 _ENV.filters["most_frequent"] = _most_frequent
 
 
+class TemplateRenderError(ValueError):
+    """A template that fails to render an example (Jinja's sandbox refused it, an undefined
+    filter, ...); names the template and its file.
+
+    Templates render inside tf.data, so the error reaches a command wrapped in a TensorFlow
+    error; `flanjax.cli.runner` finds it there by this class name and reports this one line.
+    """
+
+
+def _render_error(template: "PromptsourceTemplate", what: str, error: jinja2.TemplateError) -> TemplateRenderError:
+    if isinstance(error, jinja2.sandbox.SecurityError):
+        return TemplateRenderError(
+            f"promptsource template {template.describe()}: {what} refused by Jinja's sandbox ({error}): "
+            "a template may not reach Python internals; fix or remove it in that file")
+    return TemplateRenderError(f"promptsource template {template.describe()}: {what} failed: {error}")
+
+
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str) -> jinja2.Template:
     return _ENV.from_string(source)
@@ -159,9 +176,7 @@ class PromptsourceTemplate:
         try:
             text = _compile(self.answer_choices).render(**self._context(_protect(example), example))
         except jinja2.TemplateError as e:
-            raise ValueError(
-                f"promptsource template {self.describe()}: answer_choices failed to render: {e}"
-            ) from e
+            raise _render_error(self, "rendering answer_choices", e) from e
         return [_unprotect(choice.strip()) for choice in text.split(SEPARATOR)]
 
     def render(self, example: Mapping[str, Any]) -> Optional[Rendered]:
@@ -178,7 +193,7 @@ class PromptsourceTemplate:
             context = self._context(protected, example)
             text = template.render(answer_choices=protected_choices, **context)
         except jinja2.TemplateError as e:
-            raise ValueError(f"promptsource template {self.describe()} failed to render: {e}") from e
+            raise _render_error(self, "rendering", e) from e
         parts = [_unprotect(part).strip() for part in text.split(SEPARATOR)]
         if len(parts) != 2 or not parts[0] or not parts[1]:
             return None
