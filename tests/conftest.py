@@ -30,3 +30,15 @@ def keep_prompt_record():
     yield
     sources._USED.clear()  # pylint: disable=protected-access
     sources._USED.update(saved)  # pylint: disable=protected-access
+
+
+@pytest.fixture(autouse=True)
+def _data_settings_as_they_were():
+    """A command run in-process sets data settings from gin (`--gin.VOCAB=...`) for the rest
+    of its process (flanjax.data.locations); the next test starts from the environment's."""
+    from flanjax.data import locations
+
+    saved = dict(locations._OVERRIDES)  # pylint: disable=protected-access
+    yield
+    locations._OVERRIDES.clear()  # pylint: disable=protected-access
+    locations._OVERRIDES.update(saved)  # pylint: disable=protected-access

@@ -73,6 +73,11 @@ class _FakeRenderer:
     class spec:  # noqa: N801
         kind = "fs"
 
+    class entry:  # noqa: N801  # a catalog entry whose prompt source is intact
+        name = "fake"
+
+    task_name = "fake_fs"
+
     def __init__(self):
         self.budgets = []
 

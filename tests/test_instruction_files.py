@@ -99,8 +99,13 @@ def test_task_yields_the_file_text_verbatim_and_minus_leaves_a_cluster_out(tmp_p
     assert tasks_lib.cluster_of_task("verbatim_b_zs") == "cb"
     rows_rate = object()
     keep = mixtures._keep_for("cb")  # pylint: disable=protected-access
-    assert files_lib.mixture_tasks(keep, rows_rate) == [("verbatim_a_zs", rows_rate)]
-    assert files_lib.mixture_tasks(lambda c: True, rows_rate)[1] == ("verbatim_b_zs", 2.0)
+    # Sets other tests of this process registered are left aside.
+    def ours(pairs):
+        return [p for p in pairs if p[0].startswith("verbatim_")]
+
+    assert ours(files_lib.mixture_tasks(keep, rows_rate)) == [("verbatim_a_zs", rows_rate)]
+    assert ours(files_lib.mixture_tasks(lambda c: True, rows_rate)) == [
+        ("verbatim_a_zs", rows_rate), ("verbatim_b_zs", 2.0)]
 
 
 def _train(tmp_path, setting, mixture, steps=2):

@@ -43,10 +43,19 @@ def _modules() -> dict[str, str]:
 MODULES = _modules()
 
 
+def _is_main_block(node: ast.AST) -> bool:
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in node.test.comparators))
+
+
 def _imports(name: str, path: str, *, top_level_only: bool) -> set[str]:
     """flanjax modules `name` imports (`from pkg import sub` counts as `pkg.sub`)."""
     tree = ast.parse(open(path).read(), path)
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    # A module's `if __name__ == "__main__":` block is its command shim (`python -m ...`): it
+    # runs only as a script, so its imports (flanjax.cli's runner) are not the module's.
+    script = {id(n) for top in tree.body if _is_main_block(top) for n in ast.walk(top)}
+    nodes = tree.body if top_level_only else [n for n in ast.walk(tree) if id(n) not in script]
     is_pkg = path.endswith("__init__.py")
     out = set()
     for node in nodes:

@@ -399,8 +399,6 @@ def _quiet_beam() -> None:
     try:
         import apache_beam  # noqa: F401  # pylint: disable=g-import-not-at-top,unused-import
     except ImportError:
-        from flanjax.cli.runner import UsageError  # pylint: disable=g-import-not-at-top
-
         raise UsageError(BEAM_MISSING) from None
     finally:
         root.setLevel(level)
@@ -408,9 +406,11 @@ def _quiet_beam() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    from flanjax.cli.runner import UsageError  # pylint: disable=g-import-not-at-top
+class UsageError(ValueError):
+    """Bad flags or a missing extra: the runner prints it as one `error:` line, exit 2."""
 
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
     _quiet_beam()  # first: without Beam, even --help is the one line naming the extra
     args = parse_cache_flags(sys.argv[1:] if argv is None else argv)
     if not args.output_cache_dir:
