@@ -95,7 +95,8 @@ def finish(procs, timeout: int = HANG_GUARD_S) -> list[str]:
         except subprocess.TimeoutExpired:
             for q in procs:
                 q.kill()
-            raise
+            tails = [f"--- process {i}:\n{(q.communicate()[0] or '')[-3000:]}" for i, q in enumerate(procs)]
+            raise AssertionError(f"hang guard: no exit after {timeout} s\n" + "\n".join(tails)) from None
         outs.append(out)
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-5000:]
