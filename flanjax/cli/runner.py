@@ -126,6 +126,10 @@ def prepare_process(flags: Optional[argparse.Namespace] = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("absl", "jax._src.xla_bridge", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A corrupt checkpoint fails many of orbax's concurrent array reads; the first failure is
+    # raised (and reported as one line), the others reach asyncio's "Task exception was never
+    # retrieved" log with a traceback each.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 def call(module: str, argv: Optional[Sequence[str]] = None, *, debug: Optional[bool] = None) -> int:
